@@ -1,0 +1,60 @@
+import { errors, jwtVerify, SignJWT } from "jose";
+import type { Settings } from "../config";
+import { ROLES, type Role } from "../db/schema";
+import { newId } from "../lib/ids";
+
+/** RFC 9068 media type for access tokens; checked on verify so other JWTs cannot stand in. */
+const ACCESS_TOKEN_TYP = "at+jwt";
+
+export type AccessClaims = {
+  userId: string;
+  role: Role;
+  /** Issue time in milliseconds, compared with the user's revocation marker. */
+  issuedAtMs: number;
+};
+
+export async function signAccessToken(
+  settings: Settings,
+  user: { id: string; role: Role },
+  nowMs = Date.now(),
+): Promise<string> {
+  // `iat` keeps milliseconds (RFC 7519 NumericDate may be fractional) so a token issued in the
+  // same second as, but after, a revocation is not caught by it.
+  const iat = nowMs / 1000;
+  return new SignJWT({ role: user.role })
+    .setProtectedHeader({ alg: "HS256", typ: ACCESS_TOKEN_TYP })
+    .setSubject(user.id)
+    .setIssuer(settings.JWT_ISSUER)
+    .setAudience(settings.JWT_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(Math.floor(iat) + settings.ACCESS_TOKEN_TTL_SECONDS)
+    .setJti(newId(nowMs))
+    .sign(settings.jwtKey);
+}
+
+/** Why a token was refused; only ever logged, clients get one generic message. */
+export type TokenRejection = "expired" | "invalid";
+
+export async function verifyAccessToken(
+  settings: Settings,
+  token: string,
+): Promise<{ ok: true; claims: AccessClaims } | { ok: false; reason: TokenRejection }> {
+  try {
+    const { payload } = await jwtVerify(token, settings.jwtKey, {
+      algorithms: ["HS256"],
+      issuer: settings.JWT_ISSUER,
+      audience: settings.JWT_AUDIENCE,
+      typ: ACCESS_TOKEN_TYP,
+      requiredClaims: ["exp", "iat", "sub", "jti"],
+    });
+    const role = ROLES.find((known) => known === payload.role);
+    if (!role || typeof payload.sub !== "string" || typeof payload.iat !== "number") {
+      return { ok: false, reason: "invalid" };
+    }
+    return { ok: true, claims: { userId: payload.sub, role, issuedAtMs: payload.iat * 1000 } };
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) return { ok: false, reason: "expired" };
+    if (error instanceof errors.JOSEError) return { ok: false, reason: "invalid" };
+    throw error;
+  }
+}

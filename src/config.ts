@@ -1,0 +1,64 @@
+import { z } from "zod";
+
+const positiveInt = (fallback: number, max: number) => z.coerce.number().int().positive().max(max).default(fallback);
+
+const settingsSchema = z.object({
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
+  JWT_ISSUER: z.string().min(1).default("edge-posts-api"),
+  JWT_AUDIENCE: z.string().min(1).default("edge-posts-api"),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt(900, 86_400),
+  REFRESH_TOKEN_TTL_DAYS: positiveInt(30, 365),
+  CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((raw) =>
+      raw
+        .split(",")
+        .map((origin) => origin.trim())
+        .filter((origin) => origin.length > 0),
+    )
+    .pipe(z.array(z.url().refine((origin) => origin !== "*", "must list origins, not *"))),
+});
+
+type ParsedSettings = z.infer<typeof settingsSchema>;
+
+/** Settings parsed once per isolate, plus the derived values that are costly to build. */
+export type Settings = Omit<ParsedSettings, "JWT_SECRET"> & {
+  /** Imported once; the raw secret is not kept on the settings object so it cannot be logged. */
+  jwtKey: CryptoKey;
+};
+
+export type SettingsResult = { ok: true; settings: Settings } | { ok: false; invalid: string[] };
+
+const cache = new WeakMap<object, Promise<SettingsResult>>();
+
+/**
+ * Parses and validates the Worker's vars and secrets. The result is cached per `env` object, so
+ * the cost (including the HMAC key import) is paid once per isolate. Invalid settings are
+ * reported by name only, never by value.
+ */
+export function loadSettings(env: Cloudflare.Env): Promise<SettingsResult> {
+  let result = cache.get(env);
+  if (!result) {
+    result = parseSettings(env);
+    cache.set(env, result);
+  }
+  return result;
+}
+
+async function parseSettings(env: Cloudflare.Env): Promise<SettingsResult> {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const invalid = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? "?")))];
+    return { ok: false, invalid };
+  }
+  const { JWT_SECRET, ...rest } = parsed.data;
+  const jwtKey = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(JWT_SECRET),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
+  return { ok: true, settings: { ...rest, jwtKey } };
+}

@@ -1,0 +1,5 @@
+/** D1 reports constraint violations only through the message text. */
+export function isUniqueViolation(error: unknown): boolean {
+  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : "";
+  return message.includes("UNIQUE constraint failed") || message.includes("SQLITE_CONSTRAINT");
+}

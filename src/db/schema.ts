@@ -1,0 +1,97 @@
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const ROLES = ["admin", "user", "guest"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const POST_STATUSES = ["draft", "published", "archived"] as const;
+export type PostStatus = (typeof POST_STATUSES)[number];
+
+/** Times are ISO-8601 UTC strings with milliseconds: they sort lexically and read well in SQL. */
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    /** Always trimmed and lower-cased by the application before it gets here. */
+    email: text("email").notNull(),
+    name: text("name").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    role: text("role", { enum: ROLES }).notNull().default("user"),
+    isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("users_email_unique").on(t.email),
+    index("users_created_at_id_idx").on(t.createdAt, t.id),
+    index("users_role_active_idx").on(t.role, t.isActive),
+  ],
+);
+
+export const posts = sqliteTable(
+  "posts",
+  {
+    id: text("id").primaryKey(),
+    authorId: text("author_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    title: text("title").notNull(),
+    content: text("content").notNull(),
+    status: text("status", { enum: POST_STATUSES }).notNull().default("draft"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    publishedAt: text("published_at"),
+    version: integer("version").notNull().default(1),
+  },
+  (t) => [
+    index("posts_created_at_id_idx").on(t.createdAt, t.id),
+    index("posts_author_created_at_id_idx").on(t.authorId, t.createdAt, t.id),
+    index("posts_status_created_at_id_idx").on(t.status, t.createdAt, t.id),
+  ],
+);
+
+/**
+ * Refresh tokens are stored only as a SHA-256 hash. Every rotation adds a row to the same
+ * family; presenting a row that was already rotated revokes the whole family.
+ */
+export const refreshTokens = sqliteTable(
+  "refresh_tokens",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    familyId: text("family_id").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: text("created_at").notNull(),
+    expiresAt: text("expires_at").notNull(),
+    /** Set when the token was exchanged for a new pair. Presenting it again is reuse. */
+    rotatedAt: text("rotated_at"),
+    /** Set when the family was ended: logout, reuse detection, password change, deactivation. */
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [
+    uniqueIndex("refresh_tokens_hash_unique").on(t.tokenHash),
+    index("refresh_tokens_family_idx").on(t.familyId),
+    index("refresh_tokens_user_idx").on(t.userId),
+  ],
+);
+
+/** Stored responses of `POST /v1/posts` keyed by (user, Idempotency-Key), kept 24 h. */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    responseStatus: integer("response_status").notNull(),
+    responseBody: text("response_body").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] }), index("idempotency_keys_created_at_idx").on(t.createdAt)],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type PostRow = typeof posts.$inferSelect;
+export type RefreshTokenRow = typeof refreshTokens.$inferSelect;

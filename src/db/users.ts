@@ -1,0 +1,90 @@
+import { and, desc, eq, gte, lt, or, type SQL, sql } from "drizzle-orm";
+import type { Cursor } from "../lib/cursor";
+import type { Db } from "./client";
+import { type Role, type UserRow, users } from "./schema";
+
+export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
+  return db.select().from(users).where(eq(users.id, id)).get();
+}
+
+export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+  return db.select().from(users).where(eq(users.email, email)).get();
+}
+
+/**
+ * True unless the row is the only active admin and the change would remove it from that set.
+ * Evaluated inside the UPDATE/DELETE itself, so two admins demoting each other at once cannot
+ * both succeed.
+ */
+function keepsAnActiveAdmin(id: string, next: { role: Role | null; isActive: boolean | null }): SQL {
+  const stillActiveAdmin = sql`coalesce(${next.role}, ${users.role}) = 'admin' and coalesce(${next.isActive === null ? null : Number(next.isActive)}, ${users.isActive}) = 1`;
+  const isActiveAdmin = sql`${users.role} = 'admin' and ${users.isActive} = 1`;
+  const otherActiveAdmin = sql`exists (select 1 from ${users} as other where other.role = 'admin' and other.is_active = 1 and other.id <> ${id})`;
+  return sql`(not (${isActiveAdmin}) or (${stillActiveAdmin}) or ${otherActiveAdmin})`;
+}
+
+export type UserChanges = { name?: string; role?: Role; isActive?: boolean; passwordHash?: string };
+
+export type GuardedResult<T> = { kind: "ok"; value: T } | { kind: "not-found" } | { kind: "last-admin" };
+
+/** Updates a user unless that would leave no active admin. */
+export async function updateUserGuarded(
+  db: Db,
+  id: string,
+  changes: UserChanges,
+  updatedAt: string,
+): Promise<GuardedResult<UserRow>> {
+  const updated = await db
+    .update(users)
+    .set({ ...changes, updatedAt })
+    .where(
+      and(eq(users.id, id), keepsAnActiveAdmin(id, { role: changes.role ?? null, isActive: changes.isActive ?? null })),
+    )
+    .returning()
+    .get();
+  if (updated) return { kind: "ok", value: updated };
+  return (await findUserById(db, id)) ? { kind: "last-admin" } : { kind: "not-found" };
+}
+
+/** Deletes a user (posts, tokens and idempotency records cascade) unless it is the last admin. */
+export async function deleteUserGuarded(db: Db, id: string): Promise<GuardedResult<UserRow>> {
+  const deleted = await db
+    .delete(users)
+    .where(and(eq(users.id, id), keepsAnActiveAdmin(id, { role: "user", isActive: false })))
+    .returning()
+    .get();
+  if (deleted) return { kind: "ok", value: deleted };
+  return (await findUserById(db, id)) ? { kind: "last-admin" } : { kind: "not-found" };
+}
+
+export type UserFilter = { role?: Role; isActive?: boolean; emailPrefix?: string };
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+/** Newest first, keyset-paginated; fetches one extra row to know whether a next page exists. */
+export async function listUsers(db: Db, filter: UserFilter, cursor: Cursor | undefined, limit: number) {
+  const conditions: SQL[] = [];
+  if (filter.role) conditions.push(eq(users.role, filter.role));
+  if (filter.isActive !== undefined) conditions.push(eq(users.isActive, filter.isActive));
+  if (filter.emailPrefix) {
+    // The range lets the unique email index do the work; LIKE keeps it exact.
+    conditions.push(gte(users.email, filter.emailPrefix));
+    conditions.push(sql`${users.email} like ${`${escapeLike(filter.emailPrefix)}%`} escape '\\'`);
+  }
+  if (cursor) {
+    const after = or(
+      lt(users.createdAt, cursor.createdAt),
+      and(eq(users.createdAt, cursor.createdAt), lt(users.id, cursor.id)),
+    );
+    if (after) conditions.push(after);
+  }
+  return db
+    .select()
+    .from(users)
+    .where(and(...conditions))
+    .orderBy(desc(users.createdAt), desc(users.id))
+    .limit(limit + 1)
+    .all();
+}

@@ -1,0 +1,34 @@
+import type { PostWithAuthor } from "../projections";
+
+/** FNV-1a, 32 bits: cheap and stable, enough to tell two author names apart in a tag. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(36);
+}
+
+/**
+ * Strong ETag of a post: its `version`, plus the author's name, which is part of the
+ * representation but does not bump the post's version when the author renames.
+ */
+export function postEtag({ post, authorName }: PostWithAuthor): string {
+  return `"${post.version}-${fnv1a(authorName)}"`;
+}
+
+function listedTags(header: string): string[] {
+  return header.split(",").map((tag) => tag.trim());
+}
+
+/** `If-None-Match`: weak comparison, `*` matches any current representation. */
+export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return listedTags(header).some((tag) => tag === "*" || tag.replace(/^W\//, "") === etag);
+}
+
+/** `If-Match`: strong comparison, so a weak tag never matches. */
+export function ifMatchHolds(header: string, etag: string): boolean {
+  return listedTags(header).some((tag) => tag === "*" || tag === etag);
+}

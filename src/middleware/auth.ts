@@ -1,0 +1,54 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv, UserActor } from "../app-env";
+import { verifyAccessToken } from "../auth/access-token";
+import { isRevoked } from "../auth/revocation";
+import { AuthenticationError, ServiceUnavailableError } from "../errors";
+
+/** Longer than any token we issue; anything bigger is refused before any crypto runs. */
+const MAX_TOKEN_LENGTH = 4096;
+
+/**
+ * Reads `Authorization: Bearer <jwt>` when present and sets `c.var.actor`. A header that is
+ * present but bad is a 401 even on public routes: a client sending a broken token should know.
+ * No D1 read: the revocation marker lives in KV.
+ */
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const header = c.req.header("Authorization");
+  if (header !== undefined) {
+    const match = /^Bearer +([^\s]+) *$/i.exec(header);
+    const token = match?.[1];
+    if (!token || token.length > MAX_TOKEN_LENGTH) throw new AuthenticationError("Invalid access token");
+    const verified = await verifyAccessToken(c.var.settings, token);
+    if (!verified.ok) {
+      throw new AuthenticationError(verified.reason === "expired" ? "Access token expired" : "Invalid access token");
+    }
+    const { userId, role, issuedAtMs } = verified.claims;
+    if (await revokedFailClosed(c.env.KV, userId, issuedAtMs)) {
+      throw new AuthenticationError("Access token has been revoked");
+    }
+    c.set("actor", { kind: "user", id: userId, role });
+    c.var.log.userId = userId;
+  }
+  await next();
+});
+
+/** Revocation fails closed: if KV cannot answer, a possibly-revoked token is not honoured. */
+async function revokedFailClosed(kv: KVNamespace, userId: string, issuedAtMs: number): Promise<boolean> {
+  try {
+    return await isRevoked(kv, userId, issuedAtMs);
+  } catch {
+    throw new ServiceUnavailableError("Cannot check token revocation right now", { dependency: "kv" });
+  }
+}
+
+/** Like `authenticate`, then 401 for anonymous callers. Handlers after it can rely on a user. */
+export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.var.actor.kind !== "user") throw new AuthenticationError();
+  await next();
+});
+
+/** The authenticated caller, for handlers behind `requireUser`. */
+export function userActor(actor: AppEnv["Variables"]["actor"]): UserActor {
+  if (actor.kind !== "user") throw new AuthenticationError();
+  return actor;
+}

@@ -1,0 +1,22 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env";
+import { loadSettings } from "../config";
+import { createDb } from "../db/client";
+import { ServiceUnavailableError } from "../errors";
+import { logWarning } from "../lib/log";
+
+/**
+ * Puts the parsed settings and the Drizzle client on the context. With invalid settings every
+ * route answers 503 and the log names the bad settings (never their values).
+ */
+export const appContext = createMiddleware<AppEnv>(async (c, next) => {
+  const result = await loadSettings(c.env);
+  if (!result.ok) {
+    logWarning("invalid configuration", { invalid_settings: result.invalid, request_id: c.get("requestId") });
+    throw new ServiceUnavailableError("Service is misconfigured", { invalid_settings: result.invalid });
+  }
+  c.set("settings", result.settings);
+  c.set("db", createDb(c.env.DB));
+  c.set("actor", { kind: "anonymous" });
+  await next();
+});

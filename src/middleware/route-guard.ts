@@ -1,0 +1,45 @@
+import type { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env";
+import { MethodNotAllowedError, NotFoundError } from "../errors";
+
+type RouteTable = { pattern: RegExp; methods: Set<string> }[];
+
+const tables = new WeakMap<object, RouteTable>();
+
+function compile(app: Hono<AppEnv>): RouteTable {
+  const byPath = new Map<string, Set<string>>();
+  for (const route of app.routes) {
+    if (route.method === "ALL") continue; // middleware, not an endpoint
+    const methods = byPath.get(route.path) ?? new Set<string>();
+    methods.add(route.method);
+    if (route.method === "GET") methods.add("HEAD");
+    byPath.set(route.path, methods);
+  }
+  return [...byPath].map(([path, methods]) => ({
+    pattern: new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+")}$`),
+    methods,
+  }));
+}
+
+/**
+ * Decides 404 and 405 (with `Allow`) before authentication, configuration or body parsing run,
+ * so an unknown route or a wrong method never costs a token check or reveals anything else.
+ */
+export function routeGuard(getApp: () => Hono<AppEnv>) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const app = getApp();
+    let table = tables.get(app);
+    if (!table) {
+      table = compile(app);
+      tables.set(app, table);
+    }
+    const matches = table.filter((route) => route.pattern.test(c.req.path));
+    if (matches.length === 0) throw new NotFoundError(`No route for ${c.req.method} ${c.req.path.slice(0, 200)}`);
+    const allowed = new Set(matches.flatMap((route) => [...route.methods]));
+    if (!allowed.has(c.req.method)) {
+      throw new MethodNotAllowedError(c.req.method, [...allowed].sort());
+    }
+    await next();
+  });
+}

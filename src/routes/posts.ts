@@ -1,0 +1,155 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { isUniqueViolation } from "../db/errors";
+import { findStoredResponse, recordResponseStatements } from "../db/idempotency";
+import { deletePost, findPostWithAuthor, listPosts, updatePost } from "../db/posts";
+import { posts } from "../db/schema";
+import { findUserById } from "../db/users";
+import { AuthenticationError, ConflictError, NotFoundError, PermissionError, PreconditionFailedError } from "../errors";
+import { sha256Hex } from "../lib/encoding";
+import { ifMatchHolds, ifNoneMatchHits, postEtag } from "../lib/etag";
+import { isoNow, newId } from "../lib/ids";
+import { toPage } from "../lib/pagination";
+import { requireUser, userActor } from "../middleware/auth";
+import { jsonBody } from "../middleware/json-body";
+import { validate } from "../middleware/validate";
+import { can, canEditPost, canSeePost, postScope } from "../permissions";
+import { toPostJson } from "../projections";
+import { idParamSchema } from "../schemas/common";
+import { createPostSchema, idempotencyKeySchema, listPostsQuerySchema, updatePostSchema } from "../schemas/posts";
+
+/**
+ * Post bodies may carry 100,000 characters of content; escaped as JSON (`\uXXXX`, 6 bytes per
+ * UTF-16 unit) that is up to 600,000 bytes, so post writes get a larger limit than the default.
+ */
+export const POST_BODY_MAX_BYTES = 640 * 1024;
+
+const idempotencyHeaderSchema = z.object({ "idempotency-key": idempotencyKeySchema.optional() });
+
+export const postRoutes = new Hono<AppEnv>()
+  .get("/", validate("query", listPostsQuerySchema), async (c) => {
+    const { status, author_id, cursor, limit } = c.req.valid("query");
+    const rows = await listPosts(c.var.db, postScope(c.var.actor), { status, authorId: author_id }, cursor, limit);
+    return c.json(toPage(rows, limit, ({ post }) => post, toPostJson));
+  })
+  .get("/:id", validate("param", idParamSchema), async (c) => {
+    const { id } = c.req.valid("param");
+    const found = await findPostWithAuthor(c.var.db, id);
+    // A post the caller may not see answers exactly like one that never existed.
+    if (!found || !canSeePost(c.var.actor, found.post)) throw NotFoundError.resource("post", id);
+    const etag = postEtag(found);
+    c.header("ETag", etag);
+    if (ifNoneMatchHits(c.req.header("If-None-Match"), etag)) return c.body(null, 304);
+    return c.json(toPostJson(found));
+  })
+  .post(
+    "/",
+    requireUser,
+    validate("header", idempotencyHeaderSchema),
+    jsonBody(POST_BODY_MAX_BYTES),
+    validate("json", createPostSchema),
+    async (c) => {
+      const body = c.req.valid("json");
+      const idempotencyKey = c.req.valid("header")["idempotency-key"];
+      const actor = userActor(c.var.actor);
+      if (!can(actor, "post:create")) throw new PermissionError("Your role may not create posts");
+      const { db } = c.var;
+      const nowMs = Date.now();
+      const requestHash = await sha256Hex(JSON.stringify([body.title, body.content, body.status]));
+
+      const replay = async () => {
+        if (!idempotencyKey) return undefined;
+        const stored = await findStoredResponse(db, actor.id, idempotencyKey, nowMs);
+        if (!stored) return undefined;
+        if (stored.requestHash !== requestHash) {
+          throw new ConflictError("Idempotency-Key was already used with a different body", {
+            reason: "idempotency_key_reuse",
+          });
+        }
+        const post = JSON.parse(stored.body) as { id: string };
+        c.header("Location", `/v1/posts/${post.id}`);
+        c.header("Idempotent-Replayed", "true");
+        return c.body(stored.body, stored.status as 201, { "Content-Type": "application/json; charset=UTF-8" });
+      };
+
+      const replayed = await replay();
+      if (replayed) return replayed;
+
+      const author = await findUserById(db, actor.id);
+      if (!author) throw new AuthenticationError("Account no longer exists");
+      const now = isoNow(nowMs);
+      const row = {
+        id: newId(nowMs),
+        authorId: actor.id,
+        title: body.title,
+        content: body.content,
+        status: body.status,
+        createdAt: now,
+        updatedAt: now,
+        publishedAt: body.status === "published" ? now : null,
+        version: 1,
+      };
+      const json = toPostJson({ post: row, authorName: author.name });
+      const insert = db.insert(posts).values(row);
+      try {
+        if (idempotencyKey) {
+          // One batch: the post and the record of its response commit together or not at all.
+          const record = { requestHash, status: 201, body: JSON.stringify(json) };
+          await db.batch([insert, ...recordResponseStatements(db, actor.id, idempotencyKey, record, nowMs)]);
+        } else {
+          await insert;
+        }
+      } catch (error) {
+        // A concurrent request with the same key won the race: answer as its replay would.
+        const raced = idempotencyKey && isUniqueViolation(error) ? await replay() : undefined;
+        if (raced) return raced;
+        throw error;
+      }
+      c.header("Location", `/v1/posts/${row.id}`);
+      c.header("ETag", postEtag({ post: row, authorName: author.name }));
+      return c.json(json, 201);
+    },
+  )
+  .patch(
+    "/:id",
+    requireUser,
+    validate("param", idParamSchema),
+    jsonBody(POST_BODY_MAX_BYTES),
+    validate("json", updatePostSchema),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const changes = c.req.valid("json");
+      const actor = userActor(c.var.actor);
+      const { db } = c.var;
+      const found = await findPostWithAuthor(db, id);
+      if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
+      if (!canEditPost(actor, found.post)) throw new PermissionError("You may not edit this post");
+      const ifMatch = c.req.header("If-Match");
+      const currentEtag = postEtag(found);
+      if (ifMatch !== undefined && !ifMatchHolds(ifMatch, currentEtag)) {
+        throw new PreconditionFailedError("The post changed since you read it", { current_etag: currentEtag });
+      }
+      // With If-Match the update is also conditional in SQL, closing the read-then-write gap.
+      const expectedVersion = ifMatch === undefined ? undefined : found.post.version;
+      const updated = await updatePost(db, id, changes, expectedVersion, isoNow());
+      if (!updated) {
+        if (ifMatch !== undefined && (await findPostWithAuthor(db, id))) {
+          throw new PreconditionFailedError("The post changed since you read it");
+        }
+        throw NotFoundError.resource("post", id);
+      }
+      const result = { post: updated, authorName: found.authorName };
+      c.header("ETag", postEtag(result));
+      return c.json(toPostJson(result));
+    },
+  )
+  .delete("/:id", requireUser, validate("param", idParamSchema), async (c) => {
+    const { id } = c.req.valid("param");
+    const { actor, db } = c.var;
+    const found = await findPostWithAuthor(db, id);
+    if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
+    if (!can(actor, "post:delete")) throw new PermissionError("Only admins delete posts; archive it instead");
+    if (!(await deletePost(db, id))) throw NotFoundError.resource("post", id);
+    return c.body(null, 204);
+  });

@@ -1,0 +1,123 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { hashPassword, verifyPassword } from "../auth/password";
+import { revokeAccessTokens } from "../auth/revocation";
+import { listPosts } from "../db/posts";
+import { revokeAllForUser } from "../db/refresh-tokens";
+import { deleteUserGuarded, findUserById, listUsers, type UserChanges, updateUserGuarded } from "../db/users";
+import { AuthenticationError, ConflictError, NotFoundError, PermissionError } from "../errors";
+import { isoNow } from "../lib/ids";
+import { toPage } from "../lib/pagination";
+import { requireUser, userActor } from "../middleware/auth";
+import { jsonBody } from "../middleware/json-body";
+import { validate } from "../middleware/validate";
+import { can, postScope } from "../permissions";
+import { toPostJson, toPublicProfile, toUserJson } from "../projections";
+import { idParamSchema } from "../schemas/common";
+import { listUserPostsQuerySchema } from "../schemas/posts";
+import { adminUpdateUserSchema, listUsersQuerySchema, updateMeSchema } from "../schemas/users";
+
+const LAST_ADMIN = "The last active admin cannot be demoted, deactivated or deleted";
+
+function requireAction(allowed: boolean): void {
+  if (!allowed) throw new PermissionError();
+}
+
+export const userRoutes = new Hono<AppEnv>()
+  .get("/me", requireUser, async (c) => {
+    const actor = userActor(c.var.actor);
+    const user = await findUserById(c.var.db, actor.id);
+    if (!user) throw new AuthenticationError("Account no longer exists");
+    return c.json(toUserJson(user));
+  })
+  .patch("/me", requireUser, jsonBody(), validate("json", updateMeSchema), async (c) => {
+    const body = c.req.valid("json");
+    const actor = userActor(c.var.actor);
+    const { db, settings } = c.var;
+    const user = await findUserById(db, actor.id);
+    if (!user) throw new AuthenticationError("Account no longer exists");
+    const changes: UserChanges = {};
+    if (body.name !== undefined) changes.name = body.name;
+    if (body.password !== undefined) {
+      if (!(await verifyPassword(body.current_password ?? "", user.passwordHash))) {
+        throw new AuthenticationError("Current password is incorrect");
+      }
+      changes.passwordHash = await hashPassword(body.password);
+    }
+    const nowMs = Date.now();
+    const result = await updateUserGuarded(db, actor.id, changes, isoNow(nowMs));
+    if (result.kind !== "ok") throw new AuthenticationError("Account no longer exists");
+    if (changes.passwordHash) {
+      // A new password ends every session, this one included.
+      await revokeAllForUser(db, actor.id, isoNow(nowMs));
+      await revokeAccessTokens(c.env.KV, actor.id, settings.ACCESS_TOKEN_TTL_SECONDS, nowMs);
+    }
+    return c.json(toUserJson(result.value));
+  })
+  .delete("/me", requireUser, async (c) => {
+    const actor = userActor(c.var.actor);
+    const result = await deleteUserGuarded(c.var.db, actor.id);
+    if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });
+    if (result.kind === "not-found") throw new AuthenticationError("Account no longer exists");
+    await revokeAccessTokens(c.env.KV, actor.id, c.var.settings.ACCESS_TOKEN_TTL_SECONDS);
+    return c.body(null, 204);
+  })
+  .get("/", requireUser, validate("query", listUsersQuerySchema), async (c) => {
+    requireAction(can(c.var.actor, "user:list"));
+    const { role, is_active, email, cursor, limit } = c.req.valid("query");
+    const rows = await listUsers(c.var.db, { role, isActive: is_active, emailPrefix: email }, cursor, limit);
+    return c.json(toPage(rows, limit, (row) => row, toUserJson));
+  })
+  .get("/:id", validate("param", idParamSchema), async (c) => {
+    const { id } = c.req.valid("param");
+    const user = await findUserById(c.var.db, id);
+    if (!user) throw NotFoundError.resource("user", id);
+    return c.json(can(c.var.actor, "user:read:full") ? toUserJson(user) : toPublicProfile(user));
+  })
+  .patch(
+    "/:id",
+    requireUser,
+    validate("param", idParamSchema),
+    jsonBody(),
+    validate("json", adminUpdateUserSchema),
+    async (c) => {
+      requireAction(can(c.var.actor, "user:manage"));
+      const { id } = c.req.valid("param");
+      const { name, role, is_active } = c.req.valid("json");
+      const { db, settings } = c.var;
+      const changes: UserChanges = {};
+      if (name !== undefined) changes.name = name;
+      if (role !== undefined) changes.role = role;
+      if (is_active !== undefined) changes.isActive = is_active;
+      const before = await findUserById(db, id);
+      if (!before) throw NotFoundError.resource("user", id);
+      const nowMs = Date.now();
+      const result = await updateUserGuarded(db, id, changes, isoNow(nowMs));
+      if (result.kind === "not-found") throw NotFoundError.resource("user", id);
+      if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });
+      const user = result.value;
+      if (user.role !== before.role || user.isActive !== before.isActive) {
+        // Tokens carry the role, so a role change or deactivation must retire the ones out there.
+        await revokeAccessTokens(c.env.KV, id, settings.ACCESS_TOKEN_TTL_SECONDS, nowMs);
+      }
+      if (!user.isActive && before.isActive) await revokeAllForUser(db, id, isoNow(nowMs));
+      return c.json(toUserJson(user));
+    },
+  )
+  .delete("/:id", requireUser, validate("param", idParamSchema), async (c) => {
+    requireAction(can(c.var.actor, "user:manage"));
+    const { id } = c.req.valid("param");
+    const result = await deleteUserGuarded(c.var.db, id);
+    if (result.kind === "not-found") throw NotFoundError.resource("user", id);
+    if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });
+    await revokeAccessTokens(c.env.KV, id, c.var.settings.ACCESS_TOKEN_TTL_SECONDS);
+    return c.body(null, 204);
+  })
+  .get("/:id/posts", validate("param", idParamSchema), validate("query", listUserPostsQuerySchema), async (c) => {
+    const { id } = c.req.valid("param");
+    const { status, cursor, limit } = c.req.valid("query");
+    const author = await findUserById(c.var.db, id);
+    if (!author) throw NotFoundError.resource("user", id);
+    const rows = await listPosts(c.var.db, postScope(c.var.actor), { status, authorId: id }, cursor, limit);
+    return c.json(toPage(rows, limit, ({ post }) => post, toPostJson));
+  });

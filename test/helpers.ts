@@ -1,0 +1,115 @@
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+
+export const BASE = "https://api.test";
+
+type ApiInit = Omit<RequestInit, "body"> & { body?: unknown; token?: string | undefined };
+
+/** Calls the Worker in-process. Objects become JSON bodies; `token` becomes a bearer header. */
+export async function api(path: string, init: ApiInit = {}): Promise<Response> {
+  const { body, token, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  let payload: BodyInit | undefined;
+  if (body !== undefined) {
+    if (typeof body === "string" || body instanceof Uint8Array || body instanceof ReadableStream) {
+      payload = body as BodyInit;
+    } else {
+      payload = JSON.stringify(body);
+      if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+    }
+  }
+  return exports.default.fetch(new Request(`${BASE}${path}`, { ...rest, headers, body: payload }));
+}
+
+export async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
+  return (await response.json()) as T;
+}
+
+let counter = 0;
+export function uniqueEmail(prefix = "user"): string {
+  counter += 1;
+  return `${prefix}-${Date.now()}-${counter}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+}
+
+export type Session = {
+  id: string;
+  email: string;
+  password: string;
+  access_token: string;
+  refresh_token: string;
+  user: Record<string, unknown>;
+};
+
+/** Registers a fresh user and returns its tokens. */
+export async function createUser(opts: { name?: string; password?: string; email?: string } = {}): Promise<Session> {
+  const email = opts.email ?? uniqueEmail();
+  const password = opts.password ?? "correct horse battery";
+  const response = await api("/v1/auth/register", {
+    method: "POST",
+    body: { email, name: opts.name ?? "Test User", password },
+  });
+  expect(response.status).toBe(201);
+  const body = await json<{ user: { id: string }; access_token: string; refresh_token: string }>(response);
+  return {
+    id: body.user.id,
+    email,
+    password,
+    access_token: body.access_token,
+    refresh_token: body.refresh_token,
+    user: body.user,
+  };
+}
+
+export async function login(email: string, password: string): Promise<Response> {
+  return api("/v1/auth/login", { method: "POST", body: { email, password } });
+}
+
+/**
+ * Gives a user a role directly in D1, as `npm run promote` does, then logs in again so the
+ * returned token carries the role.
+ */
+export async function withRole(session: Session, role: "admin" | "user" | "guest"): Promise<Session> {
+  await env.DB.prepare("update users set role = ? where id = ?").bind(role, session.id).run();
+  const response = await login(session.email, session.password);
+  expect(response.status).toBe(200);
+  const body = await json<{ access_token: string; refresh_token: string; user: Record<string, unknown> }>(response);
+  return { ...session, access_token: body.access_token, refresh_token: body.refresh_token, user: body.user };
+}
+
+export async function createAdmin(): Promise<Session> {
+  return withRole(await createUser({ name: "Admin" }), "admin");
+}
+
+export async function createPost(
+  token: string,
+  body: { title?: string; content?: string; status?: "draft" | "published" | "archived" } = {},
+): Promise<Record<string, unknown> & { id: string; version: number }> {
+  const response = await api("/v1/posts", {
+    method: "POST",
+    token,
+    body: { title: body.title ?? "A title", content: body.content ?? "Some content", status: body.status ?? "draft" },
+  });
+  expect(response.status).toBe(201);
+  return json(response);
+}
+
+/** Asserts the contract's error envelope, and returns the body for further checks. */
+export async function expectError(
+  response: Response,
+  status: number,
+  type: string,
+): Promise<{ error: string; type: string; details?: Record<string, unknown>; request_id: string }> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
+  const body = await json<{ error: string; type: string; details?: Record<string, unknown>; request_id: string }>(
+    response,
+  );
+  expect(body.type).toBe(type);
+  expect(typeof body.error).toBe("string");
+  expect(body.error.length).toBeGreaterThan(0);
+  expect(body.request_id).toBe(response.headers.get("X-Request-Id"));
+  const allowed = new Set(["error", "type", "details", "request_id"]);
+  for (const key of Object.keys(body)) expect(allowed.has(key)).toBe(true);
+  return body;
+}
