@@ -8,6 +8,7 @@ import { authenticate } from "./middleware/auth";
 import { appContext } from "./middleware/context";
 import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
+import { responseHeaders } from "./middleware/response-headers";
 import { routeGuard } from "./middleware/route-guard";
 import { authRoutes } from "./routes/auth";
 import { healthRoutes } from "./routes/health";
@@ -19,6 +20,7 @@ const base = new Hono<AppEnv>();
 const routes = base
   .use(requestId)
   .use(requestLog)
+  .use(responseHeaders)
   .use(
     cors({
       origin: async (origin, c) => {

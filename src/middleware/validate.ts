@@ -34,7 +34,7 @@ export function validate<Target extends keyof ValidationTargets, Schema extends 
   return zValidator(target, schema, (result) => {
     if (!result.success) {
       const issues = toValidationIssues(result.error);
-      const fields = issues.map((issue) => issue.path || "(root)").join(", ");
+      const fields = [...new Set(issues.map((issue) => issue.path || "(root)"))].join(", ");
       throw new ValidationError(`Invalid ${TARGET_LABEL[target]}: ${fields}`, issues);
     }
   });

@@ -70,7 +70,7 @@ export const postRoutes = new Hono<AppEnv>()
         const post = JSON.parse(stored.body) as { id: string };
         c.header("Location", `/v1/posts/${post.id}`);
         c.header("Idempotent-Replayed", "true");
-        return c.body(stored.body, stored.status as 201, { "Content-Type": "application/json; charset=UTF-8" });
+        return c.body(stored.body, stored.status as 201, { "Content-Type": "application/json" });
       };
 
       const replayed = await replay();
