@@ -1,0 +1,127 @@
+// End to end: the README's `npm run dev` (a real `wrangler dev` with local D1 and KV), driven
+// over HTTP the way a newcomer following the README would, including `npm run promote`.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+let server: ChildProcess | undefined;
+let base = "";
+let output = "";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntilReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url);
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`wrangler dev did not become ready in ${timeoutMs} ms. Output:\n${output}`);
+}
+
+async function call(path: string, init: { method?: string; body?: unknown; token?: string } = {}) {
+  const headers: Record<string, string> = {};
+  if (init.body !== undefined) headers["Content-Type"] = "application/json";
+  if (init.token) headers.Authorization = `Bearer ${init.token}`;
+  const response = await fetch(`${base}${path}`, {
+    method: init.method ?? "GET",
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn("npm", ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--log-level", "warn"], {
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+  });
+  server.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  server.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  await waitUntilReady(`${base}/health/ready`, 90_000);
+});
+
+afterAll(() => {
+  if (server?.pid) {
+    try {
+      process.kill(-server.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+});
+
+describe("wrangler dev, end to end", () => {
+  it("register → login → create → publish → list → promote → admin", async () => {
+    const email = `e2e-${Date.now()}@example.com`;
+    const password = "e2e password 123";
+
+    const registered = await call("/v1/auth/register", { method: "POST", body: { email, name: "E2E", password } });
+    expect(registered.status).toBe(201);
+    expect(registered.headers.get("X-Request-Id")).toBeTruthy();
+
+    const loggedIn = await call("/v1/auth/login", { method: "POST", body: { email, password } });
+    expect(loggedIn.status).toBe(200);
+    const token = String(loggedIn.body.access_token);
+
+    const created = await call("/v1/posts", {
+      method: "POST",
+      token,
+      body: { title: "Hello edge", content: "First post" },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.status).toBe("draft");
+    const id = String(created.body.id);
+    expect(created.headers.get("Location")).toBe(`/v1/posts/${id}`);
+
+    const hidden = await call(`/v1/posts/${id}`);
+    expect(hidden.status).toBe(404);
+
+    const published = await call(`/v1/posts/${id}`, { method: "PATCH", token, body: { status: "published" } });
+    expect(published.status).toBe(200);
+    expect(published.body.version).toBe(2);
+    expect(published.body.published_at).toBeTruthy();
+
+    const list = await call(
+      `/v1/posts?author_id=${registered.body.user && (registered.body.user as { id: string }).id}`,
+    );
+    expect(list.status).toBe(200);
+    expect((list.body.data as { id: string }[]).map((post) => post.id)).toEqual([id]);
+
+    const forbidden = await call("/v1/users", { token });
+    expect(forbidden.status).toBe(403);
+
+    execFileSync("npm", ["run", "promote", "--", email], { stdio: "pipe", env: { ...process.env, CI: "true" } });
+    const relogin = await call("/v1/auth/login", { method: "POST", body: { email, password } });
+    expect((relogin.body.user as { role: string }).role).toBe("admin");
+    const users = await call("/v1/users?limit=5", { token: String(relogin.body.access_token) });
+    expect(users.status).toBe(200);
+  });
+});
