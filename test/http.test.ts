@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/app";
-import { api, BASE, createPost, createUser, expectError, json } from "./helpers";
+import { api, BASE, createPost, createUser, expectError } from "./helpers";
 
 /** Calls the app with a modified environment (a fault or a bad setting) instead of the real one. */
 function fetchWithEnv(path: string, overrides: Partial<Cloudflare.Env>, init: RequestInit = {}) {
