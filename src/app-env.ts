@@ -1,3 +1,4 @@
+import type { PublicCache } from "./cache/public-cache";
 import type { Settings } from "./config";
 import type { Db } from "./db/client";
 import type { Role } from "./db/schema";
@@ -20,6 +21,7 @@ export type AppEnv = {
     requestId: string;
     settings: Settings;
     db: Db;
+    cache: PublicCache;
     actor: Actor;
     log: LogFields;
   };

@@ -9,6 +9,13 @@ function fetchWithEnv(path: string, overrides: Partial<Cloudflare.Env>, init: Re
   return app.fetch(new Request(`${BASE}${path}`, init), { ...env, ...overrides }, createExecutionContext());
 }
 
+/** A login that has to reach D1. */
+const loginInit = {
+  method: "POST",
+  headers: { "Content-Type": "application/json" },
+  body: JSON.stringify({ email: "nobody@example.com", password: "whatever-password" }),
+};
+
 /** Fault injector: a D1 whose every statement fails with a message that mentions SQL. */
 const throwingD1 = {
   prepare() {
@@ -155,7 +162,7 @@ describe("responses", () => {
 
   it("render unexpected failures as a generic 500 without SQL or stack", async () => {
     vi.spyOn(console, "log").mockImplementation(() => undefined);
-    const response = await fetchWithEnv("/v1/posts", { DB: throwingD1 });
+    const response = await fetchWithEnv("/v1/auth/login", { DB: throwingD1 }, loginInit);
     const body = await expectError(response, 500, "InternalError");
     expect(body.error).toBe("Internal server error");
     const text = JSON.stringify(body);
@@ -275,7 +282,7 @@ describe("request log", () => {
 
   it("adds the stack for 500s", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
-    await fetchWithEnv("/v1/posts", { DB: throwingD1 });
+    await fetchWithEnv("/v1/auth/login", { DB: throwingD1 }, loginInit);
     const line = JSON.parse(String(log.mock.calls[0]?.[0])) as {
       level: string;
       error: { type: string; stack: string };

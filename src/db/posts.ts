@@ -31,14 +31,11 @@ function scopeCondition(scope: PostScope): SQL | undefined {
 
 export type PostFilter = { status?: PostStatus; authorId?: string };
 
-/** Newest first by `(created_at, id)`; fetches one extra row to know whether a next page exists. */
-export async function listPosts(
-  db: Db,
-  scope: PostScope,
-  filter: PostFilter,
-  cursor: Cursor | undefined,
-  limit: number,
-): Promise<PostWithAuthor[]> {
+/**
+ * Newest first by `(created_at, id)`; fetches one extra row to know whether a next page exists.
+ * Returns the query, so it can be awaited or sent in a `db.batch`.
+ */
+export function listPosts(db: Db, scope: PostScope, filter: PostFilter, cursor: Cursor | undefined, limit: number) {
   const conditions = [
     scopeCondition(scope),
     filter.status ? eq(posts.status, filter.status) : undefined,
@@ -53,8 +50,23 @@ export async function listPosts(
     .innerJoin(users, eq(users.id, posts.authorId))
     .where(and(...conditions))
     .orderBy(desc(posts.createdAt), desc(posts.id))
-    .limit(limit + 1)
-    .all();
+    .limit(limit + 1);
+}
+
+/** An author's posts and whether the author exists, in one D1 round trip. */
+export async function listPostsOfAuthor(
+  db: Db,
+  scope: PostScope,
+  authorId: string,
+  status: PostStatus | undefined,
+  cursor: Cursor | undefined,
+  limit: number,
+): Promise<PostWithAuthor[] | undefined> {
+  const [author, rows] = await db.batch([
+    db.select({ id: users.id }).from(users).where(eq(users.id, authorId)),
+    listPosts(db, scope, { status, authorId }, cursor, limit),
+  ]);
+  return author.length > 0 ? rows : undefined;
 }
 
 export type PostChanges = { title?: string; content?: string; status?: PostStatus };

@@ -32,3 +32,10 @@ export function ifNoneMatchHits(header: string | undefined, etag: string): boole
 export function ifMatchHolds(header: string, etag: string): boolean {
   return listedTags(header).some((tag) => tag === "*" || tag === etag);
 }
+
+/** Weak validator of a serialised body (list pages have no version of their own). */
+export async function bodyEtag(body: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(body)));
+  const hex = [...digest.slice(0, 10)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `W/"${hex}"`;
+}

@@ -1,12 +1,13 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
+import { PublicCache } from "../cache/public-cache";
 import { loadSettings } from "../config";
 import { createDb } from "../db/client";
 import { ServiceUnavailableError } from "../errors";
 import { logWarning } from "../lib/log";
 
 /**
- * Puts the parsed settings and the Drizzle client on the context. With invalid settings every
+ * Puts the parsed settings, the Drizzle client and the read cache on the context. With invalid settings every
  * route answers 503 and the log names the bad settings (never their values).
  */
 export const appContext = createMiddleware<AppEnv>(async (c, next) => {
@@ -17,6 +18,16 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
   }
   c.set("settings", result.settings);
   c.set("db", createDb(c.env.DB));
+  c.set(
+    "cache",
+    new PublicCache(
+      c.env.KV,
+      (promise) => c.executionCtx.waitUntil(promise),
+      (message) => {
+        c.var.log.warnings = [...(c.var.log.warnings ?? []), message];
+      },
+    ),
+  );
   c.set("actor", { kind: "anonymous" });
   await next();
 });

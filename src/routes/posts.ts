@@ -1,14 +1,19 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
+import { setCacheHeaders } from "../cache/http";
+import { afterPostWrite, postGenerations } from "../cache/invalidation";
+import { cacheKeys, POST_CACHE_TTL_SECONDS } from "../cache/keys";
+import { normaliseQuery, sendJson, servePublicList } from "../cache/read-through";
 import { isUniqueViolation } from "../db/errors";
 import { findStoredResponse, recordResponseStatements } from "../db/idempotency";
 import { deletePost, findPostWithAuthor, listPosts, updatePost } from "../db/posts";
 import { posts } from "../db/schema";
 import { findUserById } from "../db/users";
 import { AuthenticationError, ConflictError, NotFoundError, PermissionError, PreconditionFailedError } from "../errors";
+import { encodeCursor } from "../lib/cursor";
 import { sha256Hex } from "../lib/encoding";
-import { ifMatchHolds, ifNoneMatchHits, postEtag } from "../lib/etag";
+import { ifMatchHolds, postEtag } from "../lib/etag";
 import { isoNow, newId } from "../lib/ids";
 import { toPage } from "../lib/pagination";
 import { requireUser, userActor } from "../middleware/auth";
@@ -30,18 +35,36 @@ const idempotencyHeaderSchema = z.object({ "idempotency-key": idempotencyKeySche
 export const postRoutes = new Hono<AppEnv>()
   .get("/", validate("query", listPostsQuerySchema), async (c) => {
     const { status, author_id, cursor, limit } = c.req.valid("query");
-    const rows = await listPosts(c.var.db, postScope(c.var.actor), { status, authorId: author_id }, cursor, limit);
-    return c.json(toPage(rows, limit, ({ post }) => post, toPostJson));
+    const key = normaliseQuery("posts", {
+      status,
+      author_id,
+      cursor: cursor && encodeCursor(cursor),
+      limit,
+    });
+    return servePublicList(c, key, async () => {
+      const rows = await listPosts(c.var.db, postScope(c.var.actor), { status, authorId: author_id }, cursor, limit);
+      return toPage(rows, limit, ({ post }) => post, toPostJson);
+    });
   })
   .get("/:id", validate("param", idParamSchema), async (c) => {
     const { id } = c.req.valid("param");
+    const { cache, actor } = c.var;
+    // Published posts look the same to everyone, so any caller may be served the public entry.
+    const lookup = await cache.lookup(cacheKeys.post(id), postGenerations(id));
+    if (lookup.kind === "hit") {
+      setCacheHeaders(c, "HIT", true);
+      return sendJson(c, lookup.entry.etag, lookup.entry.body);
+    }
     const found = await findPostWithAuthor(c.var.db, id);
     // A post the caller may not see answers exactly like one that never existed.
-    if (!found || !canSeePost(c.var.actor, found.post)) throw NotFoundError.resource("post", id);
+    if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
     const etag = postEtag(found);
-    c.header("ETag", etag);
-    if (ifNoneMatchHits(c.req.header("If-None-Match"), etag)) return c.body(null, 304);
-    return c.json(toPostJson(found));
+    const body = JSON.stringify(toPostJson(found));
+    const isPublic = found.post.status === "published";
+    if (isPublic && lookup.kind === "miss")
+      cache.fill(cacheKeys.post(id), lookup.stamp, { etag, body }, POST_CACHE_TTL_SECONDS);
+    setCacheHeaders(c, isPublic ? "MISS" : "BYPASS", isPublic);
+    return sendJson(c, etag, body);
   })
   .post(
     "/",
@@ -106,6 +129,7 @@ export const postRoutes = new Hono<AppEnv>()
         if (raced) return raced;
         throw error;
       }
+      await afterPostWrite(c.var.cache, row.id, null, row.status);
       c.header("Location", `/v1/posts/${row.id}`);
       c.header("ETag", postEtag({ post: row, authorName: author.name }));
       return c.json(json, 201);
@@ -139,6 +163,7 @@ export const postRoutes = new Hono<AppEnv>()
         }
         throw NotFoundError.resource("post", id);
       }
+      await afterPostWrite(c.var.cache, id, found.post.status, updated.status);
       const result = { post: updated, authorName: found.authorName };
       c.header("ETag", postEtag(result));
       return c.json(toPostJson(result));
@@ -151,5 +176,6 @@ export const postRoutes = new Hono<AppEnv>()
     if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
     if (!can(actor, "post:delete")) throw new PermissionError("Only admins delete posts; archive it instead");
     if (!(await deletePost(db, id))) throw NotFoundError.resource("post", id);
+    await afterPostWrite(c.var.cache, id, found.post.status, null);
     return c.body(null, 204);
   });

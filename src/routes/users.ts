@@ -2,10 +2,13 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { hashPassword, verifyPassword } from "../auth/password";
 import { revokeAccessTokens } from "../auth/revocation";
-import { listPosts } from "../db/posts";
+import { afterAuthorChange } from "../cache/invalidation";
+import { normaliseQuery, servePublicList } from "../cache/read-through";
+import { listPostsOfAuthor } from "../db/posts";
 import { revokeAllForUser } from "../db/refresh-tokens";
 import { deleteUserGuarded, findUserById, listUsers, type UserChanges, updateUserGuarded } from "../db/users";
 import { AuthenticationError, ConflictError, NotFoundError, PermissionError } from "../errors";
+import { encodeCursor } from "../lib/cursor";
 import { isoNow } from "../lib/ids";
 import { toPage } from "../lib/pagination";
 import { requireUser, userActor } from "../middleware/auth";
@@ -47,6 +50,7 @@ export const userRoutes = new Hono<AppEnv>()
     const nowMs = Date.now();
     const result = await updateUserGuarded(db, actor.id, changes, isoNow(nowMs));
     if (result.kind !== "ok") throw new AuthenticationError("Account no longer exists");
+    if (result.value.name !== user.name) await afterAuthorChange(c.var.cache);
     if (changes.passwordHash) {
       // A new password ends every session, this one included.
       await revokeAllForUser(db, actor.id, isoNow(nowMs));
@@ -60,6 +64,7 @@ export const userRoutes = new Hono<AppEnv>()
     if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });
     if (result.kind === "not-found") throw new AuthenticationError("Account no longer exists");
     await revokeAccessTokens(c.env.KV, actor.id, c.var.settings.ACCESS_TOKEN_TTL_SECONDS);
+    await afterAuthorChange(c.var.cache);
     return c.body(null, 204);
   })
   .get("/", requireUser, validate("query", listUsersQuerySchema), async (c) => {
@@ -101,6 +106,7 @@ export const userRoutes = new Hono<AppEnv>()
         await revokeAccessTokens(c.env.KV, id, settings.ACCESS_TOKEN_TTL_SECONDS, nowMs);
       }
       if (!user.isActive && before.isActive) await revokeAllForUser(db, id, isoNow(nowMs));
+      if (user.name !== before.name) await afterAuthorChange(c.var.cache);
       return c.json(toUserJson(user));
     },
   )
@@ -111,13 +117,16 @@ export const userRoutes = new Hono<AppEnv>()
     if (result.kind === "not-found") throw NotFoundError.resource("user", id);
     if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });
     await revokeAccessTokens(c.env.KV, id, c.var.settings.ACCESS_TOKEN_TTL_SECONDS);
+    await afterAuthorChange(c.var.cache);
     return c.body(null, 204);
   })
   .get("/:id/posts", validate("param", idParamSchema), validate("query", listUserPostsQuerySchema), async (c) => {
     const { id } = c.req.valid("param");
     const { status, cursor, limit } = c.req.valid("query");
-    const author = await findUserById(c.var.db, id);
-    if (!author) throw NotFoundError.resource("user", id);
-    const rows = await listPosts(c.var.db, postScope(c.var.actor), { status, authorId: id }, cursor, limit);
-    return c.json(toPage(rows, limit, ({ post }) => post, toPostJson));
+    const key = normaliseQuery(`users/${id}/posts`, { status, cursor: cursor && encodeCursor(cursor), limit });
+    return servePublicList(c, key, async () => {
+      const rows = await listPostsOfAuthor(c.var.db, postScope(c.var.actor), id, status, cursor, limit);
+      if (!rows) throw NotFoundError.resource("user", id);
+      return toPage(rows, limit, ({ post }) => post, toPostJson);
+    });
   });

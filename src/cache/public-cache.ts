@@ -1,0 +1,96 @@
+import { newId } from "../lib/ids";
+import { KV_TIMEOUT_MS } from "./keys";
+
+export type CacheStatus = "HIT" | "MISS" | "BYPASS";
+
+/** A cached public response: the exact body bytes to send, and its validator. */
+export type CachedResponse = { etag: string; body: string };
+type StoredEntry = CachedResponse & { stamp: string };
+
+export type Lookup =
+  /** `stamp` is what a fill must carry: the generations as they were before the D1 read. */
+  | { kind: "hit"; entry: CachedResponse }
+  | { kind: "miss"; stamp: string }
+  /** KV failed; serve from D1 and do not fill, since the stamp is unknown. */
+  | { kind: "unavailable" };
+
+/** Generations must outlive every entry stamped with them (see README, "Read cache"). */
+const GENERATION_TTL_SECONDS = 2 * 60 * 60;
+
+function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`KV ${what} timed out after ${KV_TIMEOUT_MS} ms`)), KV_TIMEOUT_MS);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Read-through cache of public representations in KV. Fail-open: any KV error or timeout is
+ * reported through `warn` and the caller serves from D1 instead.
+ */
+export class PublicCache {
+  constructor(
+    private readonly kv: KVNamespace,
+    private readonly waitUntil: (promise: Promise<unknown>) => void,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  /** Reads an entry and the generations it depends on, in parallel (one KV round trip). */
+  async lookup(key: string, generationKeys: readonly string[]): Promise<Lookup> {
+    try {
+      const [raw, ...generations] = await withTimeout(
+        Promise.all([this.kv.get(key), ...generationKeys.map((generationKey) => this.kv.get(generationKey))]),
+        "read",
+      );
+      const stamp = generations.map((generation) => generation ?? "0").join("|");
+      if (raw !== null) {
+        const entry = JSON.parse(raw) as StoredEntry;
+        if (entry.stamp === stamp) return { kind: "hit", entry: { etag: entry.etag, body: entry.body } };
+      }
+      return { kind: "miss", stamp };
+    } catch (error) {
+      this.warn(`cache read failed: ${error instanceof Error ? error.message : String(error)}`);
+      return { kind: "unavailable" };
+    }
+  }
+
+  /** Stores an entry after the response is sent. */
+  fill(key: string, stamp: string, response: CachedResponse, ttlSeconds: number): void {
+    const entry: StoredEntry = { stamp, ...response };
+    this.waitUntil(
+      withTimeout(this.kv.put(key, JSON.stringify(entry), { expirationTtl: ttlSeconds }), "write").catch(
+        (error: unknown) => {
+          this.warn(`cache fill failed: ${error instanceof Error ? error.message : String(error)}`);
+        },
+      ),
+    );
+  }
+
+  /**
+   * Moves generations on, which retires every entry stamped with the old ones. Awaited (not in
+   * `waitUntil`) so a read that follows the write at this location cannot see the old entry.
+   */
+  async bump(generationKeys: readonly string[]): Promise<void> {
+    const value = newId();
+    const results = await Promise.allSettled(
+      generationKeys.map((key) =>
+        withTimeout(this.kv.put(key, value, { expirationTtl: GENERATION_TTL_SECONDS }), "write"),
+      ),
+    );
+    for (const result of results) {
+      if (result.status === "rejected") {
+        const reason = result.reason instanceof Error ? result.reason.message : String(result.reason);
+        this.warn(`cache invalidation failed: ${reason}`);
+      }
+    }
+  }
+}
