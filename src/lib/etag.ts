@@ -25,7 +25,8 @@ function listedTags(header: string): string[] {
 /** `If-None-Match`: weak comparison, `*` matches any current representation. */
 export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false;
-  return listedTags(header).some((tag) => tag === "*" || tag.replace(/^W\//, "") === etag);
+  const opaque = etag.replace(/^W\//, "");
+  return listedTags(header).some((tag) => tag === "*" || tag.replace(/^W\//, "") === opaque);
 }
 
 /** `If-Match`: strong comparison, so a weak tag never matches. */
