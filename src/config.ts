@@ -1,23 +1,25 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
-const positiveInt = (fallback: number, max: number) => z.coerce.number().int().positive().max(max).default(fallback);
+const positiveInt = (fallback: number, max: number) =>
+  z._default(z.coerce.number().check(z.int(), z.positive(), z.maximum(max)), fallback);
+
+const originList = z.pipe(
+  z._default(z.string(), ""),
+  z.transform((raw: string) =>
+    raw
+      .split(",")
+      .map((origin) => origin.trim())
+      .filter((origin) => origin.length > 0),
+  ),
+);
 
 const settingsSchema = z.object({
-  JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
-  JWT_ISSUER: z.string().min(1).default("edge-posts-api"),
-  JWT_AUDIENCE: z.string().min(1).default("edge-posts-api"),
+  JWT_SECRET: z.string().check(z.minLength(32, "must be at least 32 characters")),
+  JWT_ISSUER: z._default(z.string().check(z.minLength(1)), "edge-posts-api"),
+  JWT_AUDIENCE: z._default(z.string().check(z.minLength(1)), "edge-posts-api"),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt(900, 86_400),
   REFRESH_TOKEN_TTL_DAYS: positiveInt(30, 365),
-  CORS_ORIGINS: z
-    .string()
-    .default("")
-    .transform((raw) =>
-      raw
-        .split(",")
-        .map((origin) => origin.trim())
-        .filter((origin) => origin.length > 0),
-    )
-    .pipe(z.array(z.url().refine((origin) => origin !== "*", "must list origins, not *"))),
+  CORS_ORIGINS: z.pipe(originList, z.array(z.url().check(z.refine((origin) => origin !== "*", "must list origins")))),
 });
 
 type ParsedSettings = z.infer<typeof settingsSchema>;

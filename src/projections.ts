@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { PostRow, UserRow } from "./db/schema";
 import type { postSchema } from "./schemas/posts";
 import type { publicProfileSchema, userSchema } from "./schemas/users";

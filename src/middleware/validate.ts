@@ -1,6 +1,6 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
-import type { z } from "zod";
+import type { $ZodIssue, $ZodType } from "zod/v4/core";
 import { ValidationError, type ValidationIssue } from "../errors";
 
 const TARGET_LABEL: Record<keyof ValidationTargets, string> = {
@@ -13,7 +13,7 @@ const TARGET_LABEL: Record<keyof ValidationTargets, string> = {
 };
 
 /** Flattens zod issues into the contract's `{path, message}` list; unknown keys name the field. */
-export function toValidationIssues(error: { issues: readonly z.core.$ZodIssue[] }): ValidationIssue[] {
+export function toValidationIssues(error: { issues: readonly $ZodIssue[] }): ValidationIssue[] {
   return error.issues.flatMap((issue) => {
     const base = issue.path.map(String);
     if (issue.code === "unrecognized_keys") {
@@ -27,7 +27,7 @@ export function toValidationIssues(error: { issues: readonly z.core.$ZodIssue[] 
  * `zValidator` with the one error rendering: a failure throws `ValidationError`, which the app's
  * `onError` turns into the contract's envelope.
  */
-export function validate<Target extends keyof ValidationTargets, Schema extends z.ZodType>(
+export function validate<Target extends keyof ValidationTargets, Schema extends $ZodType>(
   target: Target,
   schema: Schema,
 ) {

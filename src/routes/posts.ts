@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../app-env";
 import { setCacheHeaders } from "../cache/http";
 import { afterPostWrite, postGenerations } from "../cache/invalidation";
@@ -30,7 +30,7 @@ import { createPostSchema, idempotencyKeySchema, listPostsQuerySchema, updatePos
  */
 export const POST_BODY_MAX_BYTES = 640 * 1024;
 
-const idempotencyHeaderSchema = z.object({ "idempotency-key": idempotencyKeySchema.optional() });
+const idempotencyHeaderSchema = z.object({ "idempotency-key": z.optional(idempotencyKeySchema) });
 
 export const postRoutes = new Hono<AppEnv>()
   .get("/", validate("query", listPostsQuerySchema), async (c) => {

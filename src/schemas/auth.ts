@@ -1,12 +1,17 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { emailSchema, nameSchema, passwordSchema, userSchema } from "./users";
 
 export const registerSchema = z.strictObject({ email: emailSchema, name: nameSchema, password: passwordSchema });
 
 /** Login does not enforce the password policy: a wrong password is a 401, not a 400. */
-export const loginSchema = z.strictObject({ email: emailSchema, password: z.string().min(1).max(128) });
+export const loginSchema = z.strictObject({
+  email: emailSchema,
+  password: z.string().check(z.minLength(1), z.maxLength(128)),
+});
 
-export const refreshTokenSchema = z.strictObject({ refresh_token: z.string().min(1).max(512) });
+export const refreshTokenSchema = z.strictObject({
+  refresh_token: z.string().check(z.minLength(1), z.maxLength(512)),
+});
 
 export const tokenPairSchema = z
   .object({
@@ -14,6 +19,6 @@ export const tokenPairSchema = z
     access_token: z.string(),
     refresh_token: z.string(),
     token_type: z.literal("Bearer"),
-    expires_in: z.number().int().meta({ description: "Access token lifetime in seconds" }),
+    expires_in: z.number().check(z.int(), z.meta({ description: "Access token lifetime in seconds" })),
   })
-  .meta({ id: "TokenPair" });
+  .check(z.meta({ id: "TokenPair" }));

@@ -1,4 +1,5 @@
-import { z } from "zod";
+// zod/mini keeps the bundle small: its functional API tree-shakes, classic zod's methods cannot.
+import * as z from "zod/mini";
 import { decodeCursor, MAX_CURSOR_LENGTH } from "../lib/cursor";
 
 /**
@@ -6,49 +7,51 @@ import { decodeCursor, MAX_CURSOR_LENGTH } from "../lib/cursor";
  * surrogates are refused because they would not read back byte-identical from D1.
  */
 export function text(min: number, max: number) {
-  return z
-    .string()
-    .min(min)
-    .max(max)
-    .refine((value) => value.isWellFormed(), "must be valid Unicode (no lone surrogates)")
-    .refine((value) => !value.includes("\u0000"), "must not contain NUL characters")
-    .refine((value) => min === 0 || value.trim().length > 0, "must not be blank");
+  return z.string().check(
+    z.minLength(min),
+    z.maxLength(max),
+    z.refine((value) => value.isWellFormed(), "must be valid Unicode (no lone surrogates)"),
+    z.refine((value) => !value.includes("\u0000"), "must not contain NUL characters"),
+    z.refine((value) => value.length < min || value.trim().length > 0, "must not be blank"),
+  );
 }
 
 export const idSchema = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,128}$/, "must be an id (letters, digits, - and _; at most 128)")
-  .meta({ description: "Opaque, time-ordered id (UUIDv7)", example: "019ac2e4-5b7a-7c31-9d2e-4f1a2b3c4d5e" });
+  .check(
+    z.regex(/^[A-Za-z0-9_-]{1,128}$/, "must be an id (letters, digits, - and _; at most 128)"),
+    z.meta({ description: "Opaque, time-ordered id (UUIDv7)", example: "019ac2e4-5b7a-7c31-9d2e-4f1a2b3c4d5e" }),
+  );
 
 export const idParamSchema = z.strictObject({ id: idSchema });
 
-export const isoTimeSchema = z.iso.datetime().meta({ example: "2026-11-27T02:02:43.123Z" });
+export const isoTimeSchema = z.iso.datetime().check(z.meta({ example: "2026-11-27T02:02:43.123Z" }));
 
-export const cursorSchema = z
-  .string()
-  .max(MAX_CURSOR_LENGTH)
-  .transform((raw, ctx) => {
+export const cursorSchema = z.pipe(
+  z
+    .string()
+    .check(z.maxLength(MAX_CURSOR_LENGTH), z.meta({ description: "Opaque `next_cursor` of the previous page" })),
+  z.transform((raw: string, ctx) => {
     const cursor = decodeCursor(raw);
     if (!cursor) {
-      ctx.addIssue({ code: "custom", message: "is not a cursor this API returned" });
+      ctx.issues.push({ code: "custom", message: "is not a cursor this API returned", input: raw });
       return z.NEVER;
     }
     return cursor;
-  })
-  .meta({ description: "Opaque `next_cursor` from the previous page" });
+  }),
+);
 
-export const limitSchema = z.coerce
-  .number()
-  .int()
-  .min(1)
-  .max(100)
-  .default(20)
-  .meta({ description: "Page size, 1..100" });
+export const limitSchema = z._default(
+  z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100), z.meta({ description: "Page size, 1..100" })),
+  20,
+);
 
-export function pageSchema<Item extends z.ZodType>(item: Item) {
+export function pageSchema<Item extends z.ZodMiniType>(item: Item) {
   return z.object({
     data: z.array(item),
-    next_cursor: z.string().nullable().meta({ description: "Pass as `cursor` for the next page; null at the end" }),
+    next_cursor: z
+      .nullable(z.string())
+      .check(z.meta({ description: "Pass as `cursor` for the next page; null at the end" })),
   });
 }
 
@@ -56,7 +59,7 @@ export const errorSchema = z
   .object({
     error: z.string(),
     type: z.string(),
-    details: z.record(z.string(), z.unknown()).optional(),
+    details: z.optional(z.record(z.string(), z.unknown())),
     request_id: z.string(),
   })
-  .meta({ id: "Error" });
+  .check(z.meta({ id: "Error" }));

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { POST_STATUSES } from "../db/schema";
 import { cursorSchema, idSchema, isoTimeSchema, limitSchema, text } from "./common";
 import { publicProfileSchema } from "./users";
@@ -17,33 +17,39 @@ export const postSchema = z
     author: publicProfileSchema,
     created_at: isoTimeSchema,
     updated_at: isoTimeSchema,
-    published_at: isoTimeSchema.nullable(),
-    version: z.number().int().min(1),
+    published_at: z.nullable(isoTimeSchema),
+    version: z.number().check(z.int(), z.minimum(1)),
   })
-  .meta({ id: "Post" });
+  .check(z.meta({ id: "Post" }));
 
 export const createPostSchema = z.strictObject({
   title: text(1, POST_TITLE_MAX),
   content: text(1, POST_CONTENT_MAX),
-  status: postStatusSchema.default("draft"),
+  status: z._default(postStatusSchema, "draft"),
 });
 
 export const updatePostSchema = z
   .strictObject({
-    title: text(1, POST_TITLE_MAX).optional(),
-    content: text(1, POST_CONTENT_MAX).optional(),
-    status: postStatusSchema.optional(),
+    title: z.optional(text(1, POST_TITLE_MAX)),
+    content: z.optional(text(1, POST_CONTENT_MAX)),
+    status: z.optional(postStatusSchema),
   })
-  .refine((body) => Object.keys(body).length > 0, "must change at least one field");
+  .check(z.refine((body) => Object.keys(body).length > 0, "must change at least one field"));
 
 export const listPostsQuerySchema = z.strictObject({
-  status: postStatusSchema.optional(),
-  author_id: idSchema.optional(),
-  cursor: cursorSchema.optional(),
+  status: z.optional(postStatusSchema),
+  author_id: z.optional(idSchema),
+  cursor: z.optional(cursorSchema),
   limit: limitSchema,
 });
 
 /** Same paging as the global list; the author comes from the path. */
-export const listUserPostsQuerySchema = listPostsQuerySchema.omit({ author_id: true });
+export const listUserPostsQuerySchema = z.strictObject({
+  status: z.optional(postStatusSchema),
+  cursor: z.optional(cursorSchema),
+  limit: limitSchema,
+});
 
-export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, "must be 1..255 visible ASCII characters");
+export const idempotencyKeySchema = z
+  .string()
+  .check(z.regex(/^[\x21-\x7e]{1,255}$/, "must be 1..255 visible ASCII characters"));

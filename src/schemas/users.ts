@@ -1,10 +1,10 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ROLES } from "../db/schema";
 import { cursorSchema, idSchema, isoTimeSchema, limitSchema, text } from "./common";
 
 /** Trimmed and lower-cased before storage and comparison, as the contract says. */
-export const emailSchema = z.string().max(254).trim().toLowerCase().pipe(z.email());
-export const passwordSchema = z.string().min(8).max(128);
+export const emailSchema = z.email().check(z.maxLength(254), z.trim(), z.toLowerCase());
+export const passwordSchema = z.string().check(z.minLength(8), z.maxLength(128));
 export const nameSchema = text(1, 100);
 export const roleSchema = z.enum(ROLES);
 
@@ -18,33 +18,42 @@ export const userSchema = z
     created_at: isoTimeSchema,
     updated_at: isoTimeSchema,
   })
-  .meta({ id: "User" });
+  .check(z.meta({ id: "User" }));
 
-export const publicProfileSchema = z.object({ id: idSchema, name: z.string() }).meta({ id: "PublicProfile" });
+export const publicProfileSchema = z.object({ id: idSchema, name: z.string() }).check(z.meta({ id: "PublicProfile" }));
 
 export const updateMeSchema = z
   .strictObject({
-    name: nameSchema.optional(),
-    password: passwordSchema.optional(),
-    current_password: z.string().max(128).optional(),
+    name: z.optional(nameSchema),
+    password: z.optional(passwordSchema),
+    current_password: z.optional(z.string().check(z.maxLength(128))),
   })
-  .refine((body) => body.password === undefined || body.current_password !== undefined, {
-    message: "is required to change the password",
-    path: ["current_password"],
-  });
+  .check(
+    z.refine((body) => body.password === undefined || body.current_password !== undefined, {
+      message: "is required to change the password",
+      path: ["current_password"],
+    }),
+  );
 
 export const adminUpdateUserSchema = z.strictObject({
-  name: nameSchema.optional(),
-  role: roleSchema.optional(),
-  is_active: z.boolean().optional(),
+  name: z.optional(nameSchema),
+  role: z.optional(roleSchema),
+  is_active: z.optional(z.boolean()),
 });
 
-const booleanText = z.enum(["true", "false"]).transform((value) => value === "true");
+const booleanText = z.pipe(
+  z.enum(["true", "false"]),
+  z.transform((value: "true" | "false") => value === "true"),
+);
 
 export const listUsersQuerySchema = z.strictObject({
-  role: roleSchema.optional(),
-  is_active: booleanText.optional(),
-  email: z.string().min(1).max(254).trim().toLowerCase().optional().meta({ description: "Email prefix" }),
-  cursor: cursorSchema.optional(),
+  role: z.optional(roleSchema),
+  is_active: z.optional(booleanText),
+  email: z.optional(
+    z
+      .string()
+      .check(z.minLength(1), z.maxLength(254), z.trim(), z.toLowerCase(), z.meta({ description: "Email prefix" })),
+  ),
+  cursor: z.optional(cursorSchema),
   limit: limitSchema,
 });
