@@ -22,14 +22,14 @@ export default defineConfig(async () => {
             name: "workers",
             silent: "passed-only",
             include: ["test/**/*.test.ts"],
-            exclude: ["test/e2e/**"],
+            exclude: ["test/e2e/**", "test/node/**"],
             setupFiles: ["./test/setup.ts"],
           },
         },
         {
           test: {
-            name: "e2e",
-            include: ["test/e2e/**/*.test.ts"],
+            name: "node",
+            include: ["test/node/**/*.test.ts", "test/e2e/**/*.test.ts"],
             environment: "node",
             testTimeout: 60_000,
             hookTimeout: 120_000,

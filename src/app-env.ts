@@ -9,6 +9,8 @@ export type UserActor = Extract<Actor, { kind: "user" }>;
 
 /** What the request log line adds beyond the basics, filled in along the way. */
 export type LogFields = {
+  /** The matched route pattern, set by the route guard. */
+  route?: string | undefined;
   userId?: string;
   cache?: "HIT" | "MISS" | "BYPASS";
   error?: { type: string; stack?: string | undefined; message?: string };

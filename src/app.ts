@@ -11,6 +11,7 @@ import { requestLog } from "./middleware/request-log";
 import { responseHeaders } from "./middleware/response-headers";
 import { routeGuard } from "./middleware/route-guard";
 import { authRoutes } from "./routes/auth";
+import { docsRoutes } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { postRoutes } from "./routes/posts";
 import { userRoutes } from "./routes/users";
@@ -35,6 +36,10 @@ const routes = base
   )
   .use(routeGuard(() => base))
   .route("/health", healthRoutes)
+  .route(
+    "/",
+    docsRoutes(() => base),
+  )
   .use("/v1/*", appContext, authenticate)
   .route("/v1/auth", authRoutes)
   .route("/v1/users", userRoutes)

@@ -1,5 +1,4 @@
 import { createMiddleware } from "hono/factory";
-import { routePath } from "hono/route";
 import type { AppEnv } from "../app-env";
 
 /**
@@ -16,8 +15,8 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
     msg: "request",
     request_id: c.get("requestId"),
     method: c.req.method,
-    route: status === 404 || status === 405 ? null : routePath(c),
-    path: status === 404 || status === 405 ? c.req.path.slice(0, 256) : undefined,
+    route: fields.route ?? null,
+    path: fields.route ? undefined : c.req.path.slice(0, 256),
     status,
     duration_ms: Math.round((performance.now() - started) * 100) / 100,
     user_id: fields.userId,

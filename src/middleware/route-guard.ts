@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { MethodNotAllowedError, NotFoundError } from "../errors";
 
-type RouteTable = { pattern: RegExp; methods: Set<string> }[];
+type RouteTable = { path: string; pattern: RegExp; methods: Set<string> }[];
 
 const tables = new WeakMap<object, RouteTable>();
 
@@ -17,6 +17,7 @@ function compile(app: Hono<AppEnv>): RouteTable {
     byPath.set(route.path, methods);
   }
   return [...byPath].map(([path, methods]) => ({
+    path,
     pattern: new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+")}$`),
     methods,
   }));
@@ -35,6 +36,7 @@ export function routeGuard(getApp: () => Hono<AppEnv>) {
       tables.set(app, table);
     }
     const matches = table.filter((route) => route.pattern.test(c.req.path));
+    c.var.log.route = matches[0]?.path;
     if (matches.length === 0) throw new NotFoundError(`No route for ${c.req.method} ${c.req.path.slice(0, 200)}`);
     const allowed = new Set(matches.flatMap((route) => [...route.methods]));
     if (!allowed.has(c.req.method)) {

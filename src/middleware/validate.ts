@@ -2,6 +2,7 @@ import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import type { $ZodIssue, $ZodType } from "zod/v4/core";
 import { ValidationError, type ValidationIssue } from "../errors";
+import { annotate } from "../openapi/annotations";
 
 const TARGET_LABEL: Record<keyof ValidationTargets, string> = {
   json: "body",
@@ -25,17 +26,22 @@ export function toValidationIssues(error: { issues: readonly $ZodIssue[] }): Val
 
 /**
  * `zValidator` with the one error rendering: a failure throws `ValidationError`, which the app's
- * `onError` turns into the contract's envelope.
+ * `onError` turns into the contract's envelope. The schema is also recorded for the OpenAPI
+ * document.
  */
 export function validate<Target extends keyof ValidationTargets, Schema extends $ZodType>(
   target: Target,
   schema: Schema,
 ) {
-  return zValidator(target, schema, (result) => {
+  const middleware = zValidator(target, schema, (result) => {
     if (!result.success) {
       const issues = toValidationIssues(result.error);
       const fields = [...new Set(issues.map((issue) => issue.path || "(root)"))].join(", ");
       throw new ValidationError(`Invalid ${TARGET_LABEL[target]}: ${fields}`, issues);
     }
   });
+  if (target === "json" || target === "query" || target === "param" || target === "header") {
+    annotate(middleware, { kind: "request", part: { target, schema } });
+  }
+  return middleware;
 }

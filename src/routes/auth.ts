@@ -12,84 +12,137 @@ import { isoNow, newId } from "../lib/ids";
 import { requireUser, userActor } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
 import { validate } from "../middleware/validate";
-import { loginSchema, refreshTokenSchema, registerSchema } from "../schemas/auth";
+import { describeRoute } from "../openapi/annotations";
+import { loginSchema, refreshTokenSchema, registerSchema, tokenPairSchema } from "../schemas/auth";
 
 const INVALID_CREDENTIALS = "Invalid email or password";
 const INVALID_REFRESH_TOKEN = "Invalid or expired refresh token";
 
 export const authRoutes = new Hono<AppEnv>()
-  .post("/register", jsonBody(), validate("json", registerSchema), async (c) => {
-    const { email, name, password } = c.req.valid("json");
-    const { db, settings } = c.var;
-    const nowMs = Date.now();
-    const now = isoNow(nowMs);
-    const userId = newId(nowMs);
-    const passwordHash = await hashPassword(password);
-    const session = await newRefreshToken(db, settings, userId, newId(nowMs), nowMs);
-    try {
-      // Everyone registers as `user`: the strict schema already refused any `role` field.
-      const [[user]] = await db.batch([
-        db
-          .insert(users)
-          .values({ id: userId, email, name, passwordHash, role: "user", createdAt: now, updatedAt: now })
-          .returning(),
-        session.insert,
-      ]);
-      if (!user) throw new Error("insert returned no user");
-      return c.json(await tokenPairBody(settings, user, session.token), 201);
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        throw new ConflictError("An account with this email already exists", { field: "email" });
+  .post(
+    "/register",
+    describeRoute({
+      summary: "Register",
+      description: "Everyone registers with role `user`. Answers with a token pair.",
+      tag: "auth",
+      auth: "none",
+      success: { status: 201, description: "Registered", schema: tokenPairSchema },
+      errors: [409, 429],
+    }),
+    jsonBody(),
+    validate("json", registerSchema),
+    async (c) => {
+      const { email, name, password } = c.req.valid("json");
+      const { db, settings } = c.var;
+      const nowMs = Date.now();
+      const now = isoNow(nowMs);
+      const userId = newId(nowMs);
+      const passwordHash = await hashPassword(password);
+      const session = await newRefreshToken(db, settings, userId, newId(nowMs), nowMs);
+      try {
+        // Everyone registers as `user`: the strict schema already refused any `role` field.
+        const [[user]] = await db.batch([
+          db
+            .insert(users)
+            .values({ id: userId, email, name, passwordHash, role: "user", createdAt: now, updatedAt: now })
+            .returning(),
+          session.insert,
+        ]);
+        if (!user) throw new Error("insert returned no user");
+        return c.json(await tokenPairBody(settings, user, session.token), 201);
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw new ConflictError("An account with this email already exists", { field: "email" });
+        }
+        throw error;
       }
-      throw error;
-    }
-  })
-  .post("/login", jsonBody(), validate("json", loginSchema), async (c) => {
-    const { email, password } = c.req.valid("json");
-    const { db, settings } = c.var;
-    const user = await findUserByEmail(db, email);
-    // Unknown emails pay for a hash check too, so timing does not reveal which emails exist.
-    const passwordOk = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-    if (!user || !passwordOk || !user.isActive) throw new AuthenticationError(INVALID_CREDENTIALS);
-    c.var.log.userId = user.id;
-    if (needsRehash(user.passwordHash)) {
-      await db
-        .update(users)
-        .set({ passwordHash: await hashPassword(password) })
-        .where(eq(users.id, user.id));
-    }
-    const session = await newRefreshToken(db, settings, user.id, newId());
-    await session.insert;
-    return c.json(await tokenPairBody(settings, user, session.token), 200);
-  })
-  .post("/refresh", jsonBody(), validate("json", refreshTokenSchema), async (c) => {
-    const { refresh_token } = c.req.valid("json");
-    const { db, settings } = c.var;
-    const now = isoNow();
-    const stored = await findRefreshTokenByHash(db, await hashRefreshToken(refresh_token));
-    if (!stored || stored.revokedAt !== null || stored.expiresAt <= now) {
-      throw new AuthenticationError(INVALID_REFRESH_TOKEN);
-    }
-    // A token that was already exchanged is being replayed: end the whole session family.
-    if (stored.rotatedAt !== null || !(await claimForRotation(db, stored.id, now))) {
-      await revokeFamily(db, stored.familyId, now);
-      throw new AuthenticationError(INVALID_REFRESH_TOKEN);
-    }
-    const user = await findUserById(db, stored.userId);
-    if (!user?.isActive) {
-      await revokeFamily(db, stored.familyId, now);
-      throw new AuthenticationError(INVALID_REFRESH_TOKEN);
-    }
-    c.var.log.userId = user.id;
-    const session = await newRefreshToken(db, settings, user.id, stored.familyId);
-    await session.insert;
-    return c.json(await tokenPairBody(settings, user, session.token), 200);
-  })
-  .post("/logout", requireUser, jsonBody(), validate("json", refreshTokenSchema), async (c) => {
-    const { refresh_token } = c.req.valid("json");
-    const actor = userActor(c.var.actor);
-    const stored = await findRefreshTokenByHash(c.var.db, await hashRefreshToken(refresh_token));
-    // Someone else's or an unknown token is left alone, but the answer is the same: nothing leaks.
-    if (stored && stored.userId === actor.id) await revokeFamily(c.var.db, stored.familyId, isoNow());
-    return c.body(null, 204);
-  });
+    },
+  )
+  .post(
+    "/login",
+    describeRoute({
+      summary: "Log in",
+      tag: "auth",
+      auth: "none",
+      success: { status: 200, description: "A new token pair", schema: tokenPairSchema },
+      errors: [401, 429],
+    }),
+    jsonBody(),
+    validate("json", loginSchema),
+    async (c) => {
+      const { email, password } = c.req.valid("json");
+      const { db, settings } = c.var;
+      const user = await findUserByEmail(db, email);
+      // Unknown emails pay for a hash check too, so timing does not reveal which emails exist.
+      const passwordOk = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+      if (!user || !passwordOk || !user.isActive) throw new AuthenticationError(INVALID_CREDENTIALS);
+      c.var.log.userId = user.id;
+      if (needsRehash(user.passwordHash)) {
+        await db
+          .update(users)
+          .set({ passwordHash: await hashPassword(password) })
+          .where(eq(users.id, user.id));
+      }
+      const session = await newRefreshToken(db, settings, user.id, newId());
+      await session.insert;
+      return c.json(await tokenPairBody(settings, user, session.token), 200);
+    },
+  )
+  .post(
+    "/refresh",
+    describeRoute({
+      summary: "Refresh tokens",
+      description: "Rotates the refresh token. Presenting an already-used refresh token revokes its whole family.",
+      tag: "auth",
+      auth: "none",
+      success: { status: 200, description: "A new token pair", schema: tokenPairSchema },
+      errors: [401, 429],
+    }),
+    jsonBody(),
+    validate("json", refreshTokenSchema),
+    async (c) => {
+      const { refresh_token } = c.req.valid("json");
+      const { db, settings } = c.var;
+      const now = isoNow();
+      const stored = await findRefreshTokenByHash(db, await hashRefreshToken(refresh_token));
+      if (!stored || stored.revokedAt !== null || stored.expiresAt <= now) {
+        throw new AuthenticationError(INVALID_REFRESH_TOKEN);
+      }
+      // A token that was already exchanged is being replayed: end the whole session family.
+      if (stored.rotatedAt !== null || !(await claimForRotation(db, stored.id, now))) {
+        await revokeFamily(db, stored.familyId, now);
+        throw new AuthenticationError(INVALID_REFRESH_TOKEN);
+      }
+      const user = await findUserById(db, stored.userId);
+      if (!user?.isActive) {
+        await revokeFamily(db, stored.familyId, now);
+        throw new AuthenticationError(INVALID_REFRESH_TOKEN);
+      }
+      c.var.log.userId = user.id;
+      const session = await newRefreshToken(db, settings, user.id, stored.familyId);
+      await session.insert;
+      return c.json(await tokenPairBody(settings, user, session.token), 200);
+    },
+  )
+  .post(
+    "/logout",
+    describeRoute({
+      summary: "Log out",
+      description: "Revokes the session (refresh token family) of the given refresh token.",
+      tag: "auth",
+      auth: "required",
+      success: { status: 204, description: "Logged out" },
+      errors: [],
+    }),
+    requireUser,
+    jsonBody(),
+    validate("json", refreshTokenSchema),
+    async (c) => {
+      const { refresh_token } = c.req.valid("json");
+      const actor = userActor(c.var.actor);
+      const stored = await findRefreshTokenByHash(c.var.db, await hashRefreshToken(refresh_token));
+      // Someone else's or an unknown token is left alone, but the answer is the same: nothing leaks.
+      if (stored && stored.userId === actor.id) await revokeFamily(c.var.db, stored.familyId, isoNow());
+      return c.body(null, 204);
+    },
+  );

@@ -19,10 +19,18 @@ import { toPage } from "../lib/pagination";
 import { requireUser, userActor } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
 import { validate } from "../middleware/validate";
+import { describeRoute } from "../openapi/annotations";
+import { PUBLIC_READ_HEADERS } from "../openapi/headers";
 import { can, canEditPost, canSeePost, postScope } from "../permissions";
 import { toPostJson } from "../projections";
-import { idParamSchema } from "../schemas/common";
-import { createPostSchema, idempotencyKeySchema, listPostsQuerySchema, updatePostSchema } from "../schemas/posts";
+import { idParamSchema, pageSchema } from "../schemas/common";
+import {
+  createPostSchema,
+  idempotencyKeySchema,
+  listPostsQuerySchema,
+  postSchema,
+  updatePostSchema,
+} from "../schemas/posts";
 
 /**
  * Post bodies may carry 100,000 characters of content; escaped as JSON (`\uXXXX`, 6 bytes per
@@ -33,41 +41,88 @@ export const POST_BODY_MAX_BYTES = 640 * 1024;
 const idempotencyHeaderSchema = z.object({ "idempotency-key": z.optional(idempotencyKeySchema) });
 
 export const postRoutes = new Hono<AppEnv>()
-  .get("/", validate("query", listPostsQuerySchema), async (c) => {
-    const { status, author_id, cursor, limit } = c.req.valid("query");
-    const key = normaliseQuery("posts", {
-      status,
-      author_id,
-      cursor: cursor && encodeCursor(cursor),
-      limit,
-    });
-    return servePublicList(c, key, async () => {
-      const rows = await listPosts(c.var.db, postScope(c.var.actor), { status, authorId: author_id }, cursor, limit);
-      return toPage(rows, limit, ({ post }) => post, toPostJson);
-    });
-  })
-  .get("/:id", validate("param", idParamSchema), async (c) => {
-    const { id } = c.req.valid("param");
-    const { cache, actor } = c.var;
-    // Published posts look the same to everyone, so any caller may be served the public entry.
-    const lookup = await cache.lookup(cacheKeys.post(id), postGenerations(id));
-    if (lookup.kind === "hit") {
-      setCacheHeaders(c, "HIT", true);
-      return sendJson(c, lookup.entry.etag, lookup.entry.body);
-    }
-    const found = await findPostWithAuthor(c.var.db, id);
-    // A post the caller may not see answers exactly like one that never existed.
-    if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
-    const etag = postEtag(found);
-    const body = JSON.stringify(toPostJson(found));
-    const isPublic = found.post.status === "published";
-    if (isPublic && lookup.kind === "miss")
-      cache.fill(cacheKeys.post(id), lookup.stamp, { etag, body }, POST_CACHE_TTL_SECONDS);
-    setCacheHeaders(c, isPublic ? "MISS" : "BYPASS", isPublic);
-    return sendJson(c, etag, body);
-  })
+  .get(
+    "/",
+    describeRoute({
+      summary: "List posts",
+      description:
+        "Newest first, keyset-paginated. Anonymous callers see published posts; authors also see their own drafts; admins see all.",
+      tag: "posts",
+      auth: "optional",
+      success: {
+        status: 200,
+        description: "A page of posts",
+        schema: pageSchema(postSchema),
+        headers: PUBLIC_READ_HEADERS,
+      },
+      errors: [],
+      conditionalGet: true,
+    }),
+    validate("query", listPostsQuerySchema),
+    async (c) => {
+      const { status, author_id, cursor, limit } = c.req.valid("query");
+      const key = normaliseQuery("posts", {
+        status,
+        author_id,
+        cursor: cursor && encodeCursor(cursor),
+        limit,
+      });
+      return servePublicList(c, key, async () => {
+        const rows = await listPosts(c.var.db, postScope(c.var.actor), { status, authorId: author_id }, cursor, limit);
+        return toPage(rows, limit, ({ post }) => post, toPostJson);
+      });
+    },
+  )
+  .get(
+    "/:id",
+    describeRoute({
+      summary: "Get a post",
+      description:
+        "Drafts and archived posts are visible only to their author and admins; to anyone else they do not exist (404).",
+      tag: "posts",
+      auth: "optional",
+      success: { status: 200, description: "The post", schema: postSchema, headers: PUBLIC_READ_HEADERS },
+      errors: [404],
+      conditionalGet: true,
+    }),
+    validate("param", idParamSchema),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { cache, actor } = c.var;
+      // Published posts look the same to everyone, so any caller may be served the public entry.
+      const lookup = await cache.lookup(cacheKeys.post(id), postGenerations(id));
+      if (lookup.kind === "hit") {
+        setCacheHeaders(c, "HIT", true);
+        return sendJson(c, lookup.entry.etag, lookup.entry.body);
+      }
+      const found = await findPostWithAuthor(c.var.db, id);
+      // A post the caller may not see answers exactly like one that never existed.
+      if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
+      const etag = postEtag(found);
+      const body = JSON.stringify(toPostJson(found));
+      const isPublic = found.post.status === "published";
+      if (isPublic && lookup.kind === "miss")
+        cache.fill(cacheKeys.post(id), lookup.stamp, { etag, body }, POST_CACHE_TTL_SECONDS);
+      setCacheHeaders(c, isPublic ? "MISS" : "BYPASS", isPublic);
+      return sendJson(c, etag, body);
+    },
+  )
   .post(
     "/",
+    describeRoute({
+      summary: "Create a post",
+      description:
+        "Users and admins. With `Idempotency-Key`, a retry with the same body within 24 h returns the stored response instead of a second post.",
+      tag: "posts",
+      auth: "required",
+      success: {
+        status: 201,
+        description: "Created",
+        schema: postSchema,
+        headers: { Location: "URL of the new post", ETag: "Version tag" },
+      },
+      errors: [403, 409],
+    }),
     requireUser,
     validate("header", idempotencyHeaderSchema),
     jsonBody(POST_BODY_MAX_BYTES),
@@ -137,6 +192,15 @@ export const postRoutes = new Hono<AppEnv>()
   )
   .patch(
     "/:id",
+    describeRoute({
+      summary: "Update a post",
+      description:
+        "The author (user or admin role) or any admin. Send `If-Match` with the ETag you read to avoid overwriting a newer version.",
+      tag: "posts",
+      auth: "required",
+      success: { status: 200, description: "The updated post", schema: postSchema, headers: { ETag: "Version tag" } },
+      errors: [403, 404, 412],
+    }),
     requireUser,
     validate("param", idParamSchema),
     jsonBody(POST_BODY_MAX_BYTES),
@@ -169,13 +233,26 @@ export const postRoutes = new Hono<AppEnv>()
       return c.json(toPostJson(result));
     },
   )
-  .delete("/:id", requireUser, validate("param", idParamSchema), async (c) => {
-    const { id } = c.req.valid("param");
-    const { actor, db } = c.var;
-    const found = await findPostWithAuthor(db, id);
-    if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
-    if (!can(actor, "post:delete")) throw new PermissionError("Only admins delete posts; archive it instead");
-    if (!(await deletePost(db, id))) throw NotFoundError.resource("post", id);
-    await afterPostWrite(c.var.cache, id, found.post.status, null);
-    return c.body(null, 204);
-  });
+  .delete(
+    "/:id",
+    describeRoute({
+      summary: "Delete a post",
+      description: "Admins only; users archive their posts instead.",
+      tag: "posts",
+      auth: "required",
+      success: { status: 204, description: "Deleted" },
+      errors: [403, 404],
+    }),
+    requireUser,
+    validate("param", idParamSchema),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { actor, db } = c.var;
+      const found = await findPostWithAuthor(db, id);
+      if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
+      if (!can(actor, "post:delete")) throw new PermissionError("Only admins delete posts; archive it instead");
+      if (!(await deletePost(db, id))) throw NotFoundError.resource("post", id);
+      await afterPostWrite(c.var.cache, id, found.post.status, null);
+      return c.body(null, 204);
+    },
+  );

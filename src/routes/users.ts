@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import * as z from "zod/mini";
 import type { AppEnv } from "../app-env";
 import { hashPassword, verifyPassword } from "../auth/password";
 import { revokeAccessTokens } from "../auth/revocation";
@@ -14,11 +15,19 @@ import { toPage } from "../lib/pagination";
 import { requireUser, userActor } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
 import { validate } from "../middleware/validate";
+import { describeRoute } from "../openapi/annotations";
+import { PUBLIC_READ_HEADERS } from "../openapi/headers";
 import { can, postScope } from "../permissions";
 import { toPostJson, toPublicProfile, toUserJson } from "../projections";
-import { idParamSchema } from "../schemas/common";
-import { listUserPostsQuerySchema } from "../schemas/posts";
-import { adminUpdateUserSchema, listUsersQuerySchema, updateMeSchema } from "../schemas/users";
+import { idParamSchema, pageSchema } from "../schemas/common";
+import { listUserPostsQuerySchema, postSchema } from "../schemas/posts";
+import {
+  adminUpdateUserSchema,
+  listUsersQuerySchema,
+  publicProfileSchema,
+  updateMeSchema,
+  userSchema,
+} from "../schemas/users";
 
 const LAST_ADMIN = "The last active admin cannot be demoted, deactivated or deleted";
 
@@ -27,60 +36,134 @@ function requireAction(allowed: boolean): void {
 }
 
 export const userRoutes = new Hono<AppEnv>()
-  .get("/me", requireUser, async (c) => {
-    const actor = userActor(c.var.actor);
-    const user = await findUserById(c.var.db, actor.id);
-    if (!user) throw new AuthenticationError("Account no longer exists");
-    return c.json(toUserJson(user));
-  })
-  .patch("/me", requireUser, jsonBody(), validate("json", updateMeSchema), async (c) => {
-    const body = c.req.valid("json");
-    const actor = userActor(c.var.actor);
-    const { db, settings } = c.var;
-    const user = await findUserById(db, actor.id);
-    if (!user) throw new AuthenticationError("Account no longer exists");
-    const changes: UserChanges = {};
-    if (body.name !== undefined) changes.name = body.name;
-    if (body.password !== undefined) {
-      if (!(await verifyPassword(body.current_password ?? "", user.passwordHash))) {
-        throw new AuthenticationError("Current password is incorrect");
+  .get(
+    "/me",
+    describeRoute({
+      summary: "Get my account",
+      tag: "users",
+      auth: "required",
+      success: { status: 200, description: "Your account", schema: userSchema },
+      errors: [],
+    }),
+    requireUser,
+    async (c) => {
+      const actor = userActor(c.var.actor);
+      const user = await findUserById(c.var.db, actor.id);
+      if (!user) throw new AuthenticationError("Account no longer exists");
+      return c.json(toUserJson(user));
+    },
+  )
+  .patch(
+    "/me",
+    describeRoute({
+      summary: "Update my account",
+      description: "A new `password` needs the right `current_password` and ends every session, this one included.",
+      tag: "users",
+      auth: "required",
+      success: { status: 200, description: "Your updated account", schema: userSchema },
+      errors: [],
+    }),
+    requireUser,
+    jsonBody(),
+    validate("json", updateMeSchema),
+    async (c) => {
+      const body = c.req.valid("json");
+      const actor = userActor(c.var.actor);
+      const { db, settings } = c.var;
+      const user = await findUserById(db, actor.id);
+      if (!user) throw new AuthenticationError("Account no longer exists");
+      const changes: UserChanges = {};
+      if (body.name !== undefined) changes.name = body.name;
+      if (body.password !== undefined) {
+        if (!(await verifyPassword(body.current_password ?? "", user.passwordHash))) {
+          throw new AuthenticationError("Current password is incorrect");
+        }
+        changes.passwordHash = await hashPassword(body.password);
       }
-      changes.passwordHash = await hashPassword(body.password);
-    }
-    const nowMs = Date.now();
-    const result = await updateUserGuarded(db, actor.id, changes, isoNow(nowMs));
-    if (result.kind !== "ok") throw new AuthenticationError("Account no longer exists");
-    if (result.value.name !== user.name) await afterAuthorChange(c.var.cache);
-    if (changes.passwordHash) {
-      // A new password ends every session, this one included.
-      await revokeAllForUser(db, actor.id, isoNow(nowMs));
-      await revokeAccessTokens(c.env.KV, actor.id, settings.ACCESS_TOKEN_TTL_SECONDS, nowMs);
-    }
-    return c.json(toUserJson(result.value));
-  })
-  .delete("/me", requireUser, async (c) => {
-    const actor = userActor(c.var.actor);
-    const result = await deleteUserGuarded(c.var.db, actor.id);
-    if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });
-    if (result.kind === "not-found") throw new AuthenticationError("Account no longer exists");
-    await revokeAccessTokens(c.env.KV, actor.id, c.var.settings.ACCESS_TOKEN_TTL_SECONDS);
-    await afterAuthorChange(c.var.cache);
-    return c.body(null, 204);
-  })
-  .get("/", requireUser, validate("query", listUsersQuerySchema), async (c) => {
-    requireAction(can(c.var.actor, "user:list"));
-    const { role, is_active, email, cursor, limit } = c.req.valid("query");
-    const rows = await listUsers(c.var.db, { role, isActive: is_active, emailPrefix: email }, cursor, limit);
-    return c.json(toPage(rows, limit, (row) => row, toUserJson));
-  })
-  .get("/:id", validate("param", idParamSchema), async (c) => {
-    const { id } = c.req.valid("param");
-    const user = await findUserById(c.var.db, id);
-    if (!user) throw NotFoundError.resource("user", id);
-    return c.json(can(c.var.actor, "user:read:full") ? toUserJson(user) : toPublicProfile(user));
-  })
+      const nowMs = Date.now();
+      const result = await updateUserGuarded(db, actor.id, changes, isoNow(nowMs));
+      if (result.kind !== "ok") throw new AuthenticationError("Account no longer exists");
+      if (result.value.name !== user.name) await afterAuthorChange(c.var.cache);
+      if (changes.passwordHash) {
+        // A new password ends every session, this one included.
+        await revokeAllForUser(db, actor.id, isoNow(nowMs));
+        await revokeAccessTokens(c.env.KV, actor.id, settings.ACCESS_TOKEN_TTL_SECONDS, nowMs);
+      }
+      return c.json(toUserJson(result.value));
+    },
+  )
+  .delete(
+    "/me",
+    describeRoute({
+      summary: "Delete my account",
+      description: "Deletes the account and its posts. The last active admin cannot (409).",
+      tag: "users",
+      auth: "required",
+      success: { status: 204, description: "Deleted" },
+      errors: [409],
+    }),
+    requireUser,
+    async (c) => {
+      const actor = userActor(c.var.actor);
+      const result = await deleteUserGuarded(c.var.db, actor.id);
+      if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });
+      if (result.kind === "not-found") throw new AuthenticationError("Account no longer exists");
+      await revokeAccessTokens(c.env.KV, actor.id, c.var.settings.ACCESS_TOKEN_TTL_SECONDS);
+      await afterAuthorChange(c.var.cache);
+      return c.body(null, 204);
+    },
+  )
+  .get(
+    "/",
+    describeRoute({
+      summary: "List users",
+      description: "Admins only. Newest first, keyset-paginated; filter by role, is_active or email prefix.",
+      tag: "users",
+      auth: "required",
+      success: { status: 200, description: "A page of users", schema: pageSchema(userSchema) },
+      errors: [403],
+    }),
+    requireUser,
+    validate("query", listUsersQuerySchema),
+    async (c) => {
+      requireAction(can(c.var.actor, "user:list"));
+      const { role, is_active, email, cursor, limit } = c.req.valid("query");
+      const rows = await listUsers(c.var.db, { role, isActive: is_active, emailPrefix: email }, cursor, limit);
+      return c.json(toPage(rows, limit, (row) => row, toUserJson));
+    },
+  )
+  .get(
+    "/:id",
+    describeRoute({
+      summary: "Get a user",
+      description: "Admins get the full user; everyone else the public profile `{id, name}`.",
+      tag: "users",
+      auth: "optional",
+      success: {
+        status: 200,
+        description: "The user or its public profile",
+        schema: z.union([userSchema, publicProfileSchema]),
+      },
+      errors: [404],
+    }),
+    validate("param", idParamSchema),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const user = await findUserById(c.var.db, id);
+      if (!user) throw NotFoundError.resource("user", id);
+      return c.json(can(c.var.actor, "user:read:full") ? toUserJson(user) : toPublicProfile(user));
+    },
+  )
   .patch(
     "/:id",
+    describeRoute({
+      summary: "Update a user",
+      description: "Admins only: name, role, is_active. Role changes and deactivation revoke the user's tokens.",
+      tag: "users",
+      auth: "required",
+      success: { status: 200, description: "The updated user", schema: userSchema },
+      errors: [403, 404, 409],
+    }),
     requireUser,
     validate("param", idParamSchema),
     jsonBody(),
@@ -110,23 +193,55 @@ export const userRoutes = new Hono<AppEnv>()
       return c.json(toUserJson(user));
     },
   )
-  .delete("/:id", requireUser, validate("param", idParamSchema), async (c) => {
-    requireAction(can(c.var.actor, "user:manage"));
-    const { id } = c.req.valid("param");
-    const result = await deleteUserGuarded(c.var.db, id);
-    if (result.kind === "not-found") throw NotFoundError.resource("user", id);
-    if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });
-    await revokeAccessTokens(c.env.KV, id, c.var.settings.ACCESS_TOKEN_TTL_SECONDS);
-    await afterAuthorChange(c.var.cache);
-    return c.body(null, 204);
-  })
-  .get("/:id/posts", validate("param", idParamSchema), validate("query", listUserPostsQuerySchema), async (c) => {
-    const { id } = c.req.valid("param");
-    const { status, cursor, limit } = c.req.valid("query");
-    const key = normaliseQuery(`users/${id}/posts`, { status, cursor: cursor && encodeCursor(cursor), limit });
-    return servePublicList(c, key, async () => {
-      const rows = await listPostsOfAuthor(c.var.db, postScope(c.var.actor), id, status, cursor, limit);
-      if (!rows) throw NotFoundError.resource("user", id);
-      return toPage(rows, limit, ({ post }) => post, toPostJson);
-    });
-  });
+  .delete(
+    "/:id",
+    describeRoute({
+      summary: "Delete a user",
+      description: "Admins only; the user's posts are deleted with it.",
+      tag: "users",
+      auth: "required",
+      success: { status: 204, description: "Deleted" },
+      errors: [403, 404, 409],
+    }),
+    requireUser,
+    validate("param", idParamSchema),
+    async (c) => {
+      requireAction(can(c.var.actor, "user:manage"));
+      const { id } = c.req.valid("param");
+      const result = await deleteUserGuarded(c.var.db, id);
+      if (result.kind === "not-found") throw NotFoundError.resource("user", id);
+      if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });
+      await revokeAccessTokens(c.env.KV, id, c.var.settings.ACCESS_TOKEN_TTL_SECONDS);
+      await afterAuthorChange(c.var.cache);
+      return c.body(null, 204);
+    },
+  )
+  .get(
+    "/:id/posts",
+    describeRoute({
+      summary: "List a user's posts",
+      description: "Same paging and visibility as `GET /v1/posts`.",
+      tag: "posts",
+      auth: "optional",
+      success: {
+        status: 200,
+        description: "A page of posts",
+        schema: pageSchema(postSchema),
+        headers: PUBLIC_READ_HEADERS,
+      },
+      errors: [404],
+      conditionalGet: true,
+    }),
+    validate("param", idParamSchema),
+    validate("query", listUserPostsQuerySchema),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { status, cursor, limit } = c.req.valid("query");
+      const key = normaliseQuery(`users/${id}/posts`, { status, cursor: cursor && encodeCursor(cursor), limit });
+      return servePublicList(c, key, async () => {
+        const rows = await listPostsOfAuthor(c.var.db, postScope(c.var.actor), id, status, cursor, limit);
+        if (!rows) throw NotFoundError.resource("user", id);
+        return toPage(rows, limit, ({ post }) => post, toPostJson);
+      });
+    },
+  );

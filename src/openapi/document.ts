@@ -1,0 +1,192 @@
+import type { Hono } from "hono";
+import * as z from "zod/mini";
+import type { $ZodType } from "zod/v4/core";
+import type { AppEnv } from "../app-env";
+import { errorSchema } from "../schemas/common";
+import { annotationOf, type ErrorStatus, type RequestPart, type RouteDoc } from "./annotations";
+
+type JsonObject = Record<string, unknown>;
+
+const ERROR_DESCRIPTIONS: Record<ErrorStatus | 500, { type: string; description: string }> = {
+  400: { type: "ValidationError", description: "Invalid request; `details.issues` lists each field" },
+  401: { type: "AuthenticationError", description: "Missing, invalid, expired or revoked token, or bad credentials" },
+  403: { type: "PermissionError", description: "Authenticated, but the role may not do this" },
+  404: { type: "NotFoundError", description: "No such resource, or one the caller may not see" },
+  409: { type: "ConflictError", description: "Conflict with the current state" },
+  412: { type: "PreconditionFailedError", description: "`If-Match` did not match the current version" },
+  413: { type: "PayloadTooLargeError", description: "Request body over the limit" },
+  415: { type: "UnsupportedMediaTypeError", description: "Request body is not JSON" },
+  429: { type: "RateLimitError", description: "Too many requests; see `Retry-After`" },
+  500: { type: "InternalError", description: "Unexpected error" },
+  503: { type: "ServiceUnavailableError", description: "A dependency is unavailable or the configuration is invalid" },
+};
+
+const HEADER_NAMES: Record<string, string> = { "idempotency-key": "Idempotency-Key" };
+
+/** Converts zod schemas to OpenAPI 3.1 schemas, hoisting named ones into components. */
+class SchemaConverter {
+  readonly components: Record<string, unknown> = {};
+
+  convert(schema: $ZodType, io: "input" | "output"): JsonObject {
+    const raw = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as JsonObject;
+    const text = JSON.stringify(raw).replaceAll('"#/$defs/', '"#/components/schemas/');
+    const { $schema: _dialect, $defs, ...rest } = JSON.parse(text) as JsonObject & { $defs?: Record<string, unknown> };
+    for (const [name, definition] of Object.entries($defs ?? {})) this.components[name] = definition;
+    return rest;
+  }
+}
+
+function openApiPath(honoPath: string): string {
+  return honoPath.replace(/:([A-Za-z_]+)/g, "{$1}");
+}
+
+function parametersOf(part: RequestPart, converter: SchemaConverter): JsonObject[] {
+  const location = part.target === "param" ? "path" : part.target;
+  const object = converter.convert(part.schema, "input") as {
+    properties?: Record<string, JsonObject>;
+    required?: string[];
+  };
+  return Object.entries(object.properties ?? {}).map(([name, schema]) => {
+    const { description, ...rest } = schema;
+    return {
+      name: HEADER_NAMES[name] ?? name,
+      in: location,
+      required: location === "path" || (object.required ?? []).includes(name),
+      ...(description ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+function securityOf(auth: RouteDoc["auth"]): JsonObject[] {
+  if (auth === "required") return [{ bearerAuth: [] }];
+  if (auth === "optional") return [{}, { bearerAuth: [] }];
+  return [];
+}
+
+function operationOf(doc: RouteDoc, parts: RequestPart[], path: string, converter: SchemaConverter): JsonObject {
+  const parameters = parts.filter((part) => part.target !== "json").flatMap((part) => parametersOf(part, converter));
+  const body = parts.find((part) => part.target === "json");
+  const errors = new Set<ErrorStatus | 500>(doc.errors);
+  if (parts.length > 0) errors.add(400);
+  if (doc.auth !== "none") errors.add(401);
+  if (body) {
+    errors.add(413);
+    errors.add(415);
+  }
+  errors.add(500);
+  if (path.startsWith("/v1/") || path === "/health/ready") errors.add(503);
+
+  const responses: Record<string, unknown> = {};
+  const { success } = doc;
+  const successHeaders = Object.fromEntries(
+    Object.entries(success.headers ?? {}).map(([name, description]) => [
+      name,
+      { description, schema: { type: "string" } },
+    ]),
+  );
+  responses[String(success.status)] = {
+    description: success.description,
+    ...(Object.keys(successHeaders).length > 0 ? { headers: successHeaders } : {}),
+    ...(success.schema
+      ? {
+          content: { [doc.contentType ?? "application/json"]: { schema: converter.convert(success.schema, "output") } },
+        }
+      : doc.contentType
+        ? { content: { [doc.contentType]: { schema: { type: "string" } } } }
+        : {}),
+  };
+  if (doc.conditionalGet) responses["304"] = { description: "Not modified (`If-None-Match` matched); no body" };
+  for (const status of [...errors].sort()) {
+    responses[String(status)] = { $ref: `#/components/responses/${ERROR_DESCRIPTIONS[status].type}` };
+  }
+
+  return {
+    operationId: `${doc.tag}_${doc.summary.replace(/[^A-Za-z0-9]+/g, "_").replace(/^_|_$/g, "")}`,
+    summary: doc.summary,
+    ...(doc.description ? { description: doc.description } : {}),
+    tags: [doc.tag],
+    security: securityOf(doc.auth),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(body
+      ? {
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: converter.convert(body.schema, "input") } },
+          },
+        }
+      : {}),
+    responses,
+  };
+}
+
+export type OpenApiDocument = JsonObject & { paths: Record<string, Record<string, JsonObject>> };
+
+/**
+ * Builds the OpenAPI 3.1 document from the app's own routes: every non-middleware route must
+ * carry a `describeRoute()`, and its request schemas come from the `validate()` it runs.
+ */
+export function buildOpenApiDocument(app: Hono<AppEnv>): OpenApiDocument {
+  const converter = new SchemaConverter();
+  const grouped = new Map<string, { method: string; path: string; handlers: unknown[] }>();
+  for (const route of app.routes) {
+    if (route.method === "ALL") continue;
+    const key = `${route.method} ${route.path}`;
+    const entry = grouped.get(key) ?? { method: route.method, path: route.path, handlers: [] };
+    entry.handlers.push(route.handler);
+    grouped.set(key, entry);
+  }
+
+  const paths: Record<string, Record<string, JsonObject>> = {};
+  for (const { method, path, handlers } of grouped.values()) {
+    const annotations = handlers.map(annotationOf).filter((annotation) => annotation !== undefined);
+    const doc = annotations.find((annotation) => annotation.kind === "doc")?.doc;
+    if (!doc) throw new Error(`Route ${method} ${path} has no describeRoute()`);
+    const parts = annotations.flatMap((annotation) => (annotation.kind === "request" ? [annotation.part] : []));
+    const item = paths[openApiPath(path)] ?? {};
+    item[method.toLowerCase()] = operationOf(doc, parts, path, converter);
+    paths[openApiPath(path)] = item;
+  }
+
+  const errorComponent = converter.convert(errorSchema, "output");
+  const responses = Object.fromEntries(
+    Object.entries(ERROR_DESCRIPTIONS).map(([status, { type, description }]) => [
+      type,
+      {
+        description: `${status} ${description}`,
+        ...(status === "401" ? { headers: { "WWW-Authenticate": { schema: { type: "string" } } } } : {}),
+        ...(status === "429" ? { headers: { "Retry-After": { schema: { type: "integer" } } } } : {}),
+        content: {
+          "application/json": {
+            schema: errorComponent,
+            example: { error: description, type, request_id: "019ac2e4-5b7a-7c31-9d2e-4f1a2b3c4d5e" },
+          },
+        },
+      },
+    ]),
+  );
+
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Edge Posts API",
+      version: "1.0.0",
+      description:
+        "Users and posts at the edge. Every error has the shape of the `Error` schema; every response carries `X-Request-Id`.",
+    },
+    servers: [{ url: "/" }],
+    tags: [
+      { name: "auth", description: "Sign-up, sign-in and token refresh" },
+      { name: "users", description: "Accounts and profiles" },
+      { name: "posts", description: "Posts, with drafts visible only to their authors and admins" },
+      { name: "health", description: "Liveness and readiness" },
+      { name: "docs", description: "This document and its reference page" },
+    ],
+    paths,
+    components: {
+      schemas: converter.components,
+      responses,
+      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+    },
+  };
+}

@@ -1,0 +1,23 @@
+// Validates the generated document with a real OpenAPI validator (swagger-parser), in Node.
+import SwaggerParser from "@apidevtools/swagger-parser";
+import { describe, expect, it } from "vitest";
+import { app } from "../../src/app";
+import { buildOpenApiDocument } from "../../src/openapi/document";
+
+describe("OpenAPI document", () => {
+  it("is a valid OpenAPI 3.1 document", async () => {
+    const document = buildOpenApiDocument(app);
+    const validated = (await SwaggerParser.validate(structuredClone(document) as never)) as {
+      openapi?: string;
+      paths?: object;
+    };
+    expect(validated.openapi).toBe("3.1.0");
+    expect(Object.keys(validated.paths ?? {}).length).toBeGreaterThanOrEqual(12);
+  });
+
+  it("fails validation when broken (the check has teeth)", async () => {
+    const document = structuredClone(buildOpenApiDocument(app)) as { paths: Record<string, unknown> };
+    document.paths["/v1/posts"] = { get: { responses: "not-an-object" } };
+    await expect(SwaggerParser.validate(document as never)).rejects.toThrow();
+  });
+});
