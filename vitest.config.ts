@@ -29,8 +29,18 @@ export default defineConfig(async () => {
         {
           test: {
             name: "node",
-            include: ["test/node/**/*.test.ts", "test/e2e/**/*.test.ts"],
+            include: ["test/node/**/*.test.ts"],
             environment: "node",
+          },
+        },
+        {
+          test: {
+            name: "e2e",
+            include: ["test/e2e/**/*.test.ts"],
+            environment: "node",
+            globalSetup: ["./test/e2e/global-setup.ts"],
+            // One wrangler dev serves every file; run them one after another.
+            fileParallelism: false,
             testTimeout: 60_000,
             hookTimeout: 120_000,
           },

@@ -1,38 +1,9 @@
-// End to end: the README's `npm run dev` (a real `wrangler dev` with local D1 and KV), driven
-// over HTTP the way a newcomer following the README would, including `npm run promote`.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// End to end against the README's `npm run dev` (started by global-setup.ts), driven over HTTP
+// the way a newcomer following the README would, including `npm run promote`.
+import { execFileSync } from "node:child_process";
+import { describe, expect, inject, it } from "vitest";
 
-let server: ChildProcess | undefined;
-let base = "";
-let output = "";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitUntilReady(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(url);
-      if (response.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`wrangler dev did not become ready in ${timeoutMs} ms. Output:\n${output}`);
-}
+const base = inject("baseUrl");
 
 async function call(path: string, init: { method?: string; body?: unknown; token?: string } = {}) {
   const headers: Record<string, string> = {};
@@ -50,33 +21,6 @@ async function call(path: string, init: { method?: string; body?: unknown; token
     body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
   };
 }
-
-beforeAll(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn("npm", ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--log-level", "warn"], {
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
-  });
-  server.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  server.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  await waitUntilReady(`${base}/health/ready`, 90_000);
-});
-
-afterAll(() => {
-  if (server?.pid) {
-    try {
-      process.kill(-server.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
-});
 
 describe("wrangler dev, end to end", () => {
   it("register → login → create → publish → list → promote → admin", async () => {

@@ -1,0 +1,87 @@
+// /docs in a real headless Chromium (Debian's, driven by playwright-core), against wrangler dev.
+// No network beyond localhost: Swagger UI's files come from the Worker's static assets.
+import { existsSync, mkdirSync } from "node:fs";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+
+const CHROMIUM = "/usr/bin/chromium";
+const base = inject("baseUrl");
+// CI installs Chromium (.ci/run); elsewhere a missing browser skips rather than fails.
+const available = existsSync(CHROMIUM) || process.env.CI === "true";
+
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  if (!available) return;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe.skipIf(!available)("GET /docs in a browser", () => {
+  it("renders the operations, authorises with a token and tries requests", async () => {
+    if (!browser) throw new Error("browser did not start");
+    const email = `docs-${Date.now()}@example.com`;
+    const registered = await fetch(`${base}/v1/auth/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email, name: "Docs Reader", password: "docs password 1" }),
+    });
+    const { access_token: token } = (await registered.json()) as { access_token: string };
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+    const offsite: string[] = [];
+    page.on("request", (request) => {
+      if (!request.url().startsWith(base) && !request.url().startsWith("data:")) offsite.push(request.url());
+    });
+    await page.goto(`${base}/docs`);
+    await page.locator(".opblock").first().waitFor({ timeout: 30_000 });
+
+    const createPost = page.locator(".opblock-post", { hasText: "/v1/posts" }).first();
+    await expect(createPost.isVisible()).resolves.toBe(true);
+    expect(await page.locator(".opblock").count()).toBeGreaterThanOrEqual(20);
+
+    // Try it out (enabled by default in docs-init.js): GET /health → 200
+    const health = page.locator(".opblock-get", { has: page.locator('[data-path="/health"]') }).first();
+    await health.locator(".opblock-summary").click();
+    await health.getByRole("button", { name: "Execute" }).click();
+    await expect(
+      health.locator(".live-responses-table tr.response .response-col_status").first().textContent({ timeout: 15_000 }),
+    ).resolves.toContain("200");
+
+    // Authorise with a bearer token, then GET /v1/users/me → 200
+    await page
+      .getByRole("button", { name: /Authorize/ })
+      .first()
+      .click();
+    await page.locator(".modal-ux input[type=text]").fill(token);
+    await page.locator(".modal-ux button.authorize").click();
+    await page.locator(".modal-ux button.btn-done").click();
+    const me = page.locator(".opblock-get", { has: page.locator('[data-path="/v1/users/me"]') }).first();
+    await me.locator(".opblock-summary").click();
+    await me.getByRole("button", { name: "Execute" }).click();
+    await expect(
+      me.locator(".live-responses-table tr.response .response-col_status").first().textContent({ timeout: 15_000 }),
+    ).resolves.toContain("200");
+    await expect(me.locator(".live-responses-table").first().textContent()).resolves.toContain(email);
+
+    mkdirSync("test-results", { recursive: true });
+    await page.screenshot({ path: "test-results/docs.png", fullPage: false });
+    expect(offsite).toEqual([]);
+    await page.close();
+  });
+});
