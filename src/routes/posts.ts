@@ -22,7 +22,7 @@ import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
 import { PUBLIC_READ_HEADERS } from "../openapi/headers";
 import { can, canEditPost, canSeePost, postScope } from "../permissions";
-import { toPostJson } from "../projections";
+import { type PostJson, toPostJson } from "../projections";
 import { idParamSchema, pageSchema } from "../schemas/common";
 import {
   createPostSchema,
@@ -145,10 +145,11 @@ export const postRoutes = new Hono<AppEnv>()
             reason: "idempotency_key_reuse",
           });
         }
-        const post = JSON.parse(stored.body) as { id: string };
+        // Our own serialised PostJson; parsing and re-serialising yields the same bytes.
+        const post = JSON.parse(stored.body) as PostJson;
         c.header("Location", `/v1/posts/${post.id}`);
         c.header("Idempotent-Replayed", "true");
-        return c.body(stored.body, stored.status as 201, { "Content-Type": "application/json" });
+        return c.json(post, 201);
       };
 
       const replayed = await replay();
