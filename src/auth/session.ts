@@ -1,6 +1,5 @@
 import type { Settings } from "../config";
-import type { Db } from "../db/client";
-import { refreshTokens, type UserRow } from "../db/schema";
+import type { NewRefreshToken, UserRow } from "../db/schema";
 import { randomBytes, sha256Hex, toBase64Url } from "../lib/encoding";
 import { newId } from "../lib/ids";
 import { toUserJson } from "../projections";
@@ -12,27 +11,18 @@ const DAY_MS = 86_400_000;
 /** Refresh tokens are high-entropy random strings, so a plain SHA-256 is enough to store them. */
 export const hashRefreshToken = sha256Hex;
 
-/**
- * A fresh refresh token and the insert that stores its hash, to run alone or inside a batch with
- * the write that created the session (sign-up), so a session never exists half-made.
- */
-export async function newRefreshToken(
-  db: Db,
-  settings: Settings,
-  userId: string,
-  familyId: string,
-  nowMs = Date.now(),
-) {
+/** A fresh refresh token and the row that stores its hash (the token itself is never stored). */
+export async function newRefreshToken(settings: Settings, userId: string, familyId: string, nowMs = Date.now()) {
   const token = toBase64Url(randomBytes(REFRESH_TOKEN_BYTES));
-  const insert = db.insert(refreshTokens).values({
+  const row: NewRefreshToken = {
     id: newId(nowMs),
     userId,
     familyId,
     tokenHash: await hashRefreshToken(token),
     createdAt: new Date(nowMs).toISOString(),
     expiresAt: new Date(nowMs + settings.REFRESH_TOKEN_TTL_DAYS * DAY_MS).toISOString(),
-  });
-  return { token, insert };
+  };
+  return { token, row };
 }
 
 /** The body of register, login and refresh responses. */

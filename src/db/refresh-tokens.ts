@@ -1,6 +1,6 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "./client";
-import { type RefreshTokenRow, refreshTokens } from "./schema";
+import { type NewRefreshToken, type RefreshTokenRow, refreshTokens } from "./schema";
 
 export function findRefreshTokenByHash(db: Db, tokenHash: string): Promise<RefreshTokenRow | undefined> {
   return db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).get();
@@ -32,4 +32,19 @@ export function revokeAllForUser(db: Db, userId: string, now: string) {
     .update(refreshTokens)
     .set({ revokedAt: now })
     .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
+}
+
+/**
+ * Stores the successor of a rotated token, unless any token of its family has been revoked in the
+ * meantime (a replay, a password change, a deactivation). One statement, so a revocation is
+ * either seen here or covers the new row: a revoked family can never gain a live token.
+ */
+export async function insertIntoLiveFamily(db: Db, row: NewRefreshToken): Promise<boolean> {
+  const result = await db.run(sql`
+    insert into ${refreshTokens} (id, user_id, family_id, token_hash, created_at, expires_at)
+    select ${row.id}, ${row.userId}, ${row.familyId}, ${row.tokenHash}, ${row.createdAt}, ${row.expiresAt}
+    where not exists (
+      select 1 from ${refreshTokens} where family_id = ${row.familyId} and revoked_at is not null
+    )`);
+  return result.meta.changes === 1;
 }

@@ -95,3 +95,4 @@ export const idempotencyKeys = sqliteTable(
 export type UserRow = typeof users.$inferSelect;
 export type PostRow = typeof posts.$inferSelect;
 export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
+export type NewRefreshToken = typeof refreshTokens.$inferInsert;

@@ -14,7 +14,13 @@ function fnv1a(text: string): string {
  * Strong ETag of a post: its `version`, plus the author's name, which is part of the
  * representation but does not bump the post's version when the author renames.
  */
-export function postEtag({ post, authorName }: PostWithAuthor): string {
+export function postEtag({
+  post,
+  authorName,
+}: {
+  post: Pick<PostWithAuthor["post"], "version">;
+  authorName: string;
+}): string {
   return `"${post.version}-${fnv1a(authorName)}"`;
 }
 

@@ -4,8 +4,8 @@ import type { AppEnv } from "../app-env";
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../auth/password";
 import { hashRefreshToken, newRefreshToken, tokenPairBody } from "../auth/session";
 import { isUniqueViolation } from "../db/errors";
-import { claimForRotation, findRefreshTokenByHash, revokeFamily } from "../db/refresh-tokens";
-import { users } from "../db/schema";
+import { claimForRotation, findRefreshTokenByHash, insertIntoLiveFamily, revokeFamily } from "../db/refresh-tokens";
+import { refreshTokens, users } from "../db/schema";
 import { findUserByEmail, findUserById } from "../db/users";
 import { AuthenticationError, ConflictError } from "../errors";
 import { isoNow, newId } from "../lib/ids";
@@ -38,7 +38,7 @@ export const authRoutes = new Hono<AppEnv>()
       const now = isoNow(nowMs);
       const userId = newId(nowMs);
       const passwordHash = await hashPassword(password);
-      const session = await newRefreshToken(db, settings, userId, newId(nowMs), nowMs);
+      const session = await newRefreshToken(settings, userId, newId(nowMs), nowMs);
       try {
         // Everyone registers as `user`: the strict schema already refused any `role` field.
         const [[user]] = await db.batch([
@@ -46,7 +46,7 @@ export const authRoutes = new Hono<AppEnv>()
             .insert(users)
             .values({ id: userId, email, name, passwordHash, role: "user", createdAt: now, updatedAt: now })
             .returning(),
-          session.insert,
+          db.insert(refreshTokens).values(session.row),
         ]);
         if (!user) throw new Error("insert returned no user");
         return c.json(await tokenPairBody(settings, user, session.token), 201);
@@ -83,8 +83,8 @@ export const authRoutes = new Hono<AppEnv>()
           .set({ passwordHash: await hashPassword(password) })
           .where(eq(users.id, user.id));
       }
-      const session = await newRefreshToken(db, settings, user.id, newId());
-      await session.insert;
+      const session = await newRefreshToken(settings, user.id, newId());
+      await db.insert(refreshTokens).values(session.row);
       return c.json(await tokenPairBody(settings, user, session.token), 200);
     },
   )
@@ -119,9 +119,14 @@ export const authRoutes = new Hono<AppEnv>()
         throw new AuthenticationError(INVALID_REFRESH_TOKEN);
       }
       c.var.log.userId = user.id;
-      const session = await newRefreshToken(db, settings, user.id, stored.familyId);
-      await session.insert;
-      return c.json(await tokenPairBody(settings, user, session.token), 200);
+      const session = await newRefreshToken(settings, user.id, stored.familyId);
+      // Signed before the insert, so a revocation racing this refresh also covers its access token.
+      const body = await tokenPairBody(settings, user, session.token);
+      if (!(await insertIntoLiveFamily(db, session.row))) {
+        await revokeFamily(db, stored.familyId, now);
+        throw new AuthenticationError(INVALID_REFRESH_TOKEN);
+      }
+      return c.json(body, 200);
     },
   )
   .post(

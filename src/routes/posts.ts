@@ -148,6 +148,7 @@ export const postRoutes = new Hono<AppEnv>()
         // Our own serialised PostJson; parsing and re-serialising yields the same bytes.
         const post = JSON.parse(stored.body) as PostJson;
         c.header("Location", `/v1/posts/${post.id}`);
+        c.header("ETag", postEtag({ post: { version: post.version }, authorName: post.author.name }));
         c.header("Idempotent-Replayed", "true");
         return c.json(post, 201);
       };
@@ -223,8 +224,9 @@ export const postRoutes = new Hono<AppEnv>()
       const expectedVersion = ifMatch === undefined ? undefined : found.post.version;
       const updated = await updatePost(db, id, changes, expectedVersion, isoNow());
       if (!updated) {
-        if (ifMatch !== undefined && (await findPostWithAuthor(db, id))) {
-          throw new PreconditionFailedError("The post changed since you read it");
+        const current = ifMatch === undefined ? undefined : await findPostWithAuthor(db, id);
+        if (current) {
+          throw new PreconditionFailedError("The post changed since you read it", { current_etag: postEtag(current) });
         }
         throw NotFoundError.resource("post", id);
       }

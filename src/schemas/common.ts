@@ -41,8 +41,20 @@ export const cursorSchema = z.pipe(
   }),
 );
 
+/** Plain decimal digits only: `1e1`, `0x14` or ` 5` are not page sizes. */
 export const limitSchema = z._default(
-  z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100), z.meta({ description: "Page size, 1..100" })),
+  z.pipe(
+    z
+      .string()
+      .check(
+        z.regex(/^\d{1,3}$/, "must be a whole number from 1 to 100"),
+        z.meta({ description: "Page size, 1..100" }),
+      ),
+    z.pipe(
+      z.transform((raw: string) => Number(raw)),
+      z.number().check(z.int(), z.minimum(1), z.maximum(100)),
+    ),
+  ),
   20,
 );
 

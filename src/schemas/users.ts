@@ -3,7 +3,13 @@ import { ROLES } from "../db/schema";
 import { cursorSchema, idSchema, isoTimeSchema, limitSchema, text } from "./common";
 
 /** Trimmed and lower-cased before storage and comparison, as the contract says. */
-export const emailSchema = z.email().check(z.maxLength(254), z.trim(), z.toLowerCase());
+export const emailSchema = z.pipe(
+  // Normalise first: the format check must see the trimmed, lower-cased address.
+  z
+    .string()
+    .check(z.maxLength(254), z.trim(), z.toLowerCase(), z.meta({ format: "email", example: "ada@example.com" })),
+  z.email(),
+);
 export const passwordSchema = z.string().check(z.minLength(8), z.maxLength(128));
 export const nameSchema = text(1, 100);
 export const roleSchema = z.enum(ROLES);
