@@ -292,3 +292,30 @@ describe("request log", () => {
     expect(line.error.stack).toContain("Error");
   });
 });
+
+describe("security headers", () => {
+  it("every API response carries a strict CSP and the hardening headers", async () => {
+    for (const response of [await api("/health"), await api("/v1/posts"), await api("/nope")]) {
+      expect(response.headers.get("Content-Security-Policy")).toBe(
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+      );
+      expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
+      expect(response.headers.get("Referrer-Policy")).toBe("no-referrer");
+      expect(response.headers.get("X-Frame-Options")).toBe("DENY");
+      expect(response.headers.get("Strict-Transport-Security")).toMatch(/^max-age=\d+/);
+      expect(response.headers.get("X-Powered-By")).toBeNull();
+    }
+  });
+
+  it("only /docs gets the looser CSP that lets Swagger UI run from this origin", async () => {
+    const csp = (await api("/docs")).headers.get("Content-Security-Policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain("unsafe-eval");
+    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+  });
+
+  it("does not pin HSTS over plain HTTP (wrangler dev)", async () => {
+    const response = await app.fetch(new Request("http://localhost:8787/health"), env, createExecutionContext());
+    expect(response.headers.get("Strict-Transport-Security")).toBeNull();
+  });
+});

@@ -11,6 +11,7 @@ import { AuthenticationError, ConflictError } from "../errors";
 import { isoNow, newId } from "../lib/ids";
 import { requireUser, userActor } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
+import { clientIp, enforceRateLimit, rateLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
 import { loginSchema, refreshTokenSchema, registerSchema, tokenPairSchema } from "../schemas/auth";
@@ -29,6 +30,7 @@ export const authRoutes = new Hono<AppEnv>()
       success: { status: 201, description: "Registered", schema: tokenPairSchema },
       errors: [409, 429],
     }),
+    rateLimit("REGISTER_IP_LIMITER", clientIp),
     jsonBody(),
     validate("json", registerSchema),
     async (c) => {
@@ -67,11 +69,14 @@ export const authRoutes = new Hono<AppEnv>()
       success: { status: 200, description: "A new token pair", schema: tokenPairSchema },
       errors: [401, 429],
     }),
+    rateLimit("LOGIN_IP_LIMITER", clientIp),
     jsonBody(),
     validate("json", loginSchema),
     async (c) => {
       const { email, password } = c.req.valid("json");
       const { db, settings } = c.var;
+      // Per account too, so guessing one password from many addresses is throttled as well.
+      await enforceRateLimit(c, "LOGIN_EMAIL_LIMITER", email);
       const user = await findUserByEmail(db, email);
       // Unknown emails pay for a hash check too, so timing does not reveal which emails exist.
       const passwordOk = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
@@ -98,6 +103,7 @@ export const authRoutes = new Hono<AppEnv>()
       success: { status: 200, description: "A new token pair", schema: tokenPairSchema },
       errors: [401, 429],
     }),
+    rateLimit("REFRESH_IP_LIMITER", clientIp),
     jsonBody(),
     validate("json", refreshTokenSchema),
     async (c) => {

@@ -18,6 +18,7 @@ import { isoNow, newId } from "../lib/ids";
 import { toPage } from "../lib/pagination";
 import { requireUser, userActor } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
+import { rateLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
 import { PUBLIC_READ_HEADERS } from "../openapi/headers";
@@ -121,9 +122,10 @@ export const postRoutes = new Hono<AppEnv>()
         schema: postSchema,
         headers: { Location: "URL of the new post", ETag: "Version tag" },
       },
-      errors: [403, 409],
+      errors: [403, 409, 429],
     }),
     requireUser,
+    rateLimit("POST_WRITE_USER_LIMITER", (c) => userActor(c.var.actor).id),
     validate("header", idempotencyHeaderSchema),
     jsonBody(POST_BODY_MAX_BYTES),
     validate("json", createPostSchema),

@@ -1,0 +1,45 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env";
+import { RateLimitError } from "../errors";
+
+/** The rate-limit bindings of wrangler.toml (limits and periods are configured there). */
+export type LimiterName =
+  | "LOGIN_IP_LIMITER"
+  | "LOGIN_EMAIL_LIMITER"
+  | "REGISTER_IP_LIMITER"
+  | "REFRESH_IP_LIMITER"
+  | "POST_WRITE_USER_LIMITER";
+
+/** Every limiter uses a 60 s window, so that is the longest a refused client has to wait. */
+const RETRY_AFTER_SECONDS = 60;
+
+/** The client address Cloudflare saw; `wrangler dev` sets it too. */
+export function clientIp(c: Context<AppEnv>): string {
+  return c.req.header("CF-Connecting-IP") ?? "unknown";
+}
+
+/**
+ * Throws 429 with `Retry-After` once `key` has used up the named limiter's budget. A limiter that
+ * errors lets the request through (logged): rate limiting protects, it must not take the API down.
+ */
+export async function enforceRateLimit(c: Context<AppEnv>, name: LimiterName, key: string): Promise<void> {
+  let allowed = true;
+  try {
+    ({ success: allowed } = await c.env[name].limit({ key: `${name}:${key}` }));
+  } catch (error) {
+    c.var.log.warnings = [
+      ...(c.var.log.warnings ?? []),
+      `rate limiter ${name} failed: ${error instanceof Error ? error.message : String(error)}`,
+    ];
+  }
+  if (!allowed) throw new RateLimitError(RETRY_AFTER_SECONDS);
+}
+
+/** `enforceRateLimit` as a middleware, for keys known before the body is read. */
+export function rateLimit(name: LimiterName, key: (c: Context<AppEnv>) => string) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    await enforceRateLimit(c, name, key(c));
+    await next();
+  });
+}
