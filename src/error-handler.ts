@@ -10,19 +10,40 @@ function fromHttpException(error: HTTPException): ApiError {
   return new InternalError();
 }
 
+/** The first ApiError in the cause chain: Drizzle wraps driver errors (ours included) in its own. */
+function findApiError(error: unknown): ApiError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (current instanceof ApiError) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/**
+ * What a 500 may put in the log: the message without bound query parameters (Drizzle appends
+ * `params: …`, which can hold emails or password hashes) and the stack frames without the message.
+ */
+function forLog(error: Error): { message: string; stack: string | undefined } {
+  const redact = (text: string) => text.replace(/\nparams:[\s\S]*$/, "\nparams: [redacted]");
+  const cause = error.cause instanceof Error ? ` (cause: ${redact(error.cause.message)})` : "";
+  const frames = error.stack
+    ?.split("\n")
+    .filter((line) => line.trimStart().startsWith("at "))
+    .join("\n");
+  return { message: `${error.name}: ${redact(error.message)}${cause}`, stack: frames };
+}
+
 /**
  * The one place error JSON is built. Known errors render as themselves; anything else is a
- * generic 500 whose stack goes to the log only.
+ * generic 500 whose (redacted) stack goes to the log only.
  */
 export const renderError: ErrorHandler<AppEnv> = (error, c) => {
   const apiError =
-    error instanceof ApiError ? error : error instanceof HTTPException ? fromHttpException(error) : new InternalError();
+    findApiError(error) ?? (error instanceof HTTPException ? fromHttpException(error) : new InternalError());
   const log = c.get("log");
   if (log) {
-    log.error = {
-      type: apiError.type,
-      ...(apiError.status >= 500 ? { message: error.message, stack: error.stack } : {}),
-    };
+    log.error = { type: apiError.type, ...(apiError.status >= 500 ? forLog(error) : {}) };
   }
   for (const [name, value] of Object.entries(apiError.headers)) c.header(name, value);
   if (c.req.method === "HEAD") return c.body(null, apiError.status);

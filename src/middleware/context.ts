@@ -3,6 +3,7 @@ import type { AppEnv } from "../app-env";
 import { PublicCache } from "../cache/public-cache";
 import { loadSettings } from "../config";
 import { createDb } from "../db/client";
+import { resilientD1 } from "../db/resilient-d1";
 import { ServiceUnavailableError } from "../errors";
 import { logWarning } from "../lib/log";
 
@@ -17,7 +18,7 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
     throw new ServiceUnavailableError("Service is misconfigured", { invalid_settings: result.invalid });
   }
   c.set("settings", result.settings);
-  c.set("db", createDb(c.env.DB));
+  c.set("db", createDb(resilientD1(c.env.DB)));
   c.set(
     "cache",
     new PublicCache(

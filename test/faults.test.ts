@@ -1,0 +1,208 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { app } from "../src/app";
+import { isTransientD1Error, resilientD1 } from "../src/db/resilient-d1";
+import { BASE, createPost, createUser, expectError, json } from "./helpers";
+
+/**
+ * Fault injector around the real D1: statement executions and batches numbered `failOn` throw a
+ * transient D1 error instead of running; everything else reaches the real database.
+ */
+function flakyD1(inner: D1Database, failOn: (call: number, sql: string) => boolean) {
+  const state = { calls: 0, failures: 0 };
+  const fail = (sql: string) => {
+    state.calls += 1;
+    if (failOn(state.calls, sql)) {
+      state.failures += 1;
+      throw new Error("D1_ERROR: Network connection lost. (injected)");
+    }
+  };
+  const wrap = (statement: D1PreparedStatement, sql: string): D1PreparedStatement =>
+    new Proxy(statement, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== "function") return value;
+        if (property === "bind") return (...args: unknown[]) => wrap(target.bind(...args), sql);
+        if (property === "all" || property === "first" || property === "run" || property === "raw") {
+          return async (...args: unknown[]) => {
+            fail(sql);
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+  const originals = new WeakMap<D1PreparedStatement, D1PreparedStatement>();
+  const db = new Proxy(inner, {
+    get(target, property, receiver) {
+      if (property === "prepare") {
+        return (sql: string) => {
+          const statement = target.prepare(sql);
+          const proxy = wrap(statement, sql);
+          originals.set(proxy, statement);
+          return proxy;
+        };
+      }
+      if (property === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          fail("batch");
+          return target.batch(statements);
+        };
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db, state };
+}
+
+async function call(path: string, init: RequestInit, DB: D1Database) {
+  const ctx = createExecutionContext();
+  const response = await app.fetch(new Request(`${BASE}${path}`, init), { ...env, DB }, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+const countRows = async (table: string, where: string, value: string) =>
+  (await env.DB.prepare(`select count(*) as n from ${table} where ${where} = ?`).bind(value).first<{ n: number }>())
+    ?.n ?? -1;
+
+describe("transient D1 failures", () => {
+  it("classifies D1's transient messages", () => {
+    expect(isTransientD1Error(new Error("D1_ERROR: Network connection lost."))).toBe(true);
+    expect(isTransientD1Error(new Error("D1 DB is overloaded. Too many requests queued."))).toBe(true);
+    expect(isTransientD1Error(new Error("D1_ERROR: UNIQUE constraint failed: users.email"))).toBe(false);
+  });
+
+  it("retries a read and answers as if nothing happened", async () => {
+    const author = await createUser();
+    const post = await createPost(author.access_token, { status: "draft" });
+    const { db, state } = flakyD1(env.DB, (n) => n <= 2);
+    const response = await call(
+      `/v1/posts/${post.id}`,
+      { headers: { Authorization: `Bearer ${author.access_token}` } },
+      db,
+    );
+    expect(response.status).toBe(200);
+    expect((await json<{ id: string }>(response)).id).toBe(post.id);
+    expect(state.failures).toBe(2);
+  });
+
+  it("gives up on reads after bounded retries with a 503", async () => {
+    const author = await createUser();
+    const { db, state } = flakyD1(env.DB, () => true);
+    const response = await call("/v1/users/me", { headers: { Authorization: `Bearer ${author.access_token}` } }, db);
+    const body = await expectError(response, 503, "ServiceUnavailableError");
+    expect(body.details).toEqual({ dependency: "d1" });
+    expect(state.calls).toBe(3);
+  });
+
+  it("never retries a write: 503, and nothing half-written", async () => {
+    const author = await createUser();
+    // Fail the first write statement (the batch or insert of the new post); reads pass.
+    const { db, state } = flakyD1(env.DB, (_n, sql) => sql === "batch" || /^insert/i.test(sql));
+    const response = await call(
+      "/v1/posts",
+      {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${author.access_token}`,
+          "Content-Type": "application/json",
+          "Idempotency-Key": "fault-1",
+        },
+        body: JSON.stringify({ title: "Never half-written", content: "x" }),
+      },
+      db,
+    );
+    await expectError(response, 503, "ServiceUnavailableError");
+    expect(state.failures).toBe(1);
+    expect(await countRows("posts", "author_id", author.id)).toBe(0);
+    expect(await countRows("idempotency_keys", "user_id", author.id)).toBe(0);
+    // The same request succeeds once D1 is back, exactly once.
+    const retry = await call(
+      "/v1/posts",
+      {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${author.access_token}`,
+          "Content-Type": "application/json",
+          "Idempotency-Key": "fault-1",
+        },
+        body: JSON.stringify({ title: "Never half-written", content: "x" }),
+      },
+      env.DB,
+    );
+    expect(retry.status).toBe(201);
+    expect(await countRows("posts", "author_id", author.id)).toBe(1);
+  });
+
+  it("a failure on the Nth call of a sign-up leaves no user without a session", async () => {
+    for (let n = 1; n <= 3; n++) {
+      const email = `fault-${n}-${Date.now()}@example.com`;
+      const { db } = flakyD1(env.DB, (call) => call === n);
+      const response = await call(
+        "/v1/auth/register",
+        {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ email, name: "F", password: "long enough pw" }),
+        },
+        db,
+      );
+      expect([201, 503]).toContain(response.status);
+      const users = await env.DB.prepare("select id from users where email = ?").bind(email).all<{ id: string }>();
+      if (response.status === 201) {
+        expect(users.results).toHaveLength(1);
+      } else {
+        expect(users.results).toHaveLength(0);
+      }
+      const id = users.results[0]?.id;
+      if (id) expect(await countRows("refresh_tokens", "user_id", id)).toBe(1);
+    }
+  });
+
+  it("the resilient wrapper passes non-transient errors through untouched", async () => {
+    const failing = {
+      prepare: () => ({
+        bind() {
+          return this;
+        },
+        all: () => Promise.reject(new Error("D1_ERROR: no such column: nope")),
+      }),
+    } as unknown as D1Database;
+    const db = resilientD1(failing, { attempts: 3, baseDelayMs: 0, sleep: async () => undefined });
+    await expect(db.prepare("select nope").bind().all()).rejects.toThrow("no such column");
+  });
+});
+
+describe("500 log lines", () => {
+  it("never carry bound query parameters (emails, hashes)", async () => {
+    const { vi } = await import("vitest");
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    /** Fault injector: a D1 whose statements fail with a non-transient error. */
+    const brokenD1 = new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "batch") return () => Promise.reject(new Error("D1_ERROR: disk I/O error"));
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const email = `leak-${Date.now()}@example.com`;
+    const response = await call(
+      "/v1/auth/register",
+      {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ email, name: "Leak", password: "long enough pw" }),
+      },
+      brokenD1,
+    );
+    await expectError(response, 500, "InternalError");
+    const line = String(log.mock.calls.at(-1)?.[0]);
+    expect(line).toContain("disk I/O error");
+    expect(line).not.toContain("pbkdf2");
+    expect(line).not.toContain(email);
+    log.mockRestore();
+  });
+});
