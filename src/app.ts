@@ -28,8 +28,16 @@ const routes = base
         const settings = await loadSettings(c.env);
         return settings.ok && settings.settings.CORS_ORIGINS.includes(origin) ? origin : null;
       },
-      allowHeaders: ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "X-Request-Id"],
-      exposeHeaders: ["ETag", "Location", "X-Request-Id", "X-Cache", "Retry-After"],
+      allowHeaders: [
+        "Authorization",
+        "Content-Type",
+        "If-Match",
+        "If-None-Match",
+        "Idempotency-Key",
+        "X-Request-Id",
+        "X-D1-Bookmark",
+      ],
+      exposeHeaders: ["ETag", "Location", "X-Request-Id", "X-Cache", "Retry-After", "X-D1-Bookmark", "Server-Timing"],
       allowMethods: ["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
       maxAge: 600,
     }),

@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/app";
+import { countingD1 } from "./d1-instrument";
 import { api, BASE, createAdmin, createPost, createUser, expectError, json } from "./helpers";
 
 type Page = { data: { id: string; title: string; author: { name: string } }[]; next_cursor: string | null };
@@ -15,42 +16,6 @@ async function call(path: string, init: RequestInit = {}, overrides: Partial<Clo
   const response = await app.fetch(new Request(`${BASE}${path}`, init), { ...env, ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
   return response;
-}
-
-/** A real D1 with a counter of round trips (statement executions and batches). Not a fake. */
-function countingD1(inner: D1Database) {
-  const counter = { queries: 0 };
-  const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(statement, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver);
-        if (typeof value !== "function") return value;
-        if (property === "bind") {
-          return (...args: unknown[]) => wrapStatement(target.bind(...args));
-        }
-        if (property === "all" || property === "first" || property === "run" || property === "raw") {
-          return (...args: unknown[]) => {
-            counter.queries += 1;
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        }
-        return value.bind(target);
-      },
-    });
-  const db = new Proxy(inner, {
-    get(target, property, receiver) {
-      if (property === "prepare") return (query: string) => wrapStatement(target.prepare(query));
-      if (property === "batch") {
-        return (statements: D1PreparedStatement[]) => {
-          counter.queries += 1;
-          return target.batch(statements);
-        };
-      }
-      const value = Reflect.get(target, property, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db, counter };
 }
 
 /** Fault injector: a KV namespace whose every call throws. */

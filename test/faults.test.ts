@@ -3,59 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import { isTransientD1Error, resilientD1 } from "../src/db/resilient-d1";
+import { flakyD1, instrumentD1 } from "./d1-instrument";
 import { BASE, createPost, createUser, expectError, json } from "./helpers";
-
-/**
- * Fault injector around the real D1: statement executions and batches numbered `failOn` throw a
- * transient D1 error instead of running; everything else reaches the real database.
- */
-function flakyD1(inner: D1Database, failOn: (call: number, sql: string) => boolean) {
-  const state = { calls: 0, failures: 0 };
-  const fail = (sql: string) => {
-    state.calls += 1;
-    if (failOn(state.calls, sql)) {
-      state.failures += 1;
-      throw new Error("D1_ERROR: Network connection lost. (injected)");
-    }
-  };
-  const wrap = (statement: D1PreparedStatement, sql: string): D1PreparedStatement =>
-    new Proxy(statement, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver);
-        if (typeof value !== "function") return value;
-        if (property === "bind") return (...args: unknown[]) => wrap(target.bind(...args), sql);
-        if (property === "all" || property === "first" || property === "run" || property === "raw") {
-          return async (...args: unknown[]) => {
-            fail(sql);
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        }
-        return value.bind(target);
-      },
-    });
-  const originals = new WeakMap<D1PreparedStatement, D1PreparedStatement>();
-  const db = new Proxy(inner, {
-    get(target, property, receiver) {
-      if (property === "prepare") {
-        return (sql: string) => {
-          const statement = target.prepare(sql);
-          const proxy = wrap(statement, sql);
-          originals.set(proxy, statement);
-          return proxy;
-        };
-      }
-      if (property === "batch") {
-        return async (statements: D1PreparedStatement[]) => {
-          fail("batch");
-          return target.batch(statements);
-        };
-      }
-      const value = Reflect.get(target, property, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db, state };
-}
 
 async function call(path: string, init: RequestInit, DB: D1Database) {
   const ctx = createExecutionContext();
@@ -180,13 +129,9 @@ describe("500 log lines", () => {
   it("never carry bound query parameters (emails, hashes)", async () => {
     const { vi } = await import("vitest");
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
-    /** Fault injector: a D1 whose statements fail with a non-transient error. */
-    const brokenD1 = new Proxy(env.DB, {
-      get(target, property) {
-        if (property === "batch") return () => Promise.reject(new Error("D1_ERROR: disk I/O error"));
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    /** Fault injector: batches fail with a non-transient error. */
+    const brokenD1 = instrumentD1(env.DB, (sql) => {
+      if (sql === "batch") throw new Error("D1_ERROR: disk I/O error");
     });
     const email = `leak-${Date.now()}@example.com`;
     const response = await call(

@@ -2,6 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/app";
+import { instrumentD1 } from "./d1-instrument";
 import { api, BASE, createPost, createUser, expectError } from "./helpers";
 
 /** Calls the app with a modified environment (a fault or a bad setting) instead of the real one. */
@@ -17,14 +18,9 @@ const loginInit = {
 };
 
 /** Fault injector: a D1 whose every statement fails with a message that mentions SQL. */
-const throwingD1 = {
-  prepare() {
-    throw new Error("D1_ERROR: no such table: secret_table: SQLITE_ERROR select * from users where password_hash");
-  },
-  batch() {
-    throw new Error("D1_ERROR: batch failed");
-  },
-} as unknown as D1Database;
+const throwingD1 = instrumentD1(env.DB, () => {
+  throw new Error("D1_ERROR: no such table: secret_table: SQLITE_ERROR select * from users where password_hash");
+});
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -1,9 +1,11 @@
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import type { D1Like } from "./resilient-d1";
 import * as schema from "./schema";
 
 export type Db = DrizzleD1Database<typeof schema>;
 
 /** Drizzle over a D1 database or a D1 session (both speak the same prepare/batch API). */
-export function createDb(d1: D1Database): Db {
-  return drizzle(d1, { schema });
+export function createDb(d1: D1Like): Db {
+  // Drizzle only calls prepare() and batch(), which a session has too.
+  return drizzle(d1 as D1Database, { schema });
 }

@@ -58,13 +58,16 @@ async function withRetries<T>(readOnly: boolean, policy: RetryPolicy, run: () =>
   }
 }
 
+/** What queries need of a D1 database or a D1 session. */
+export type D1Like = Pick<D1Database, "prepare" | "batch">;
+
 const EXECUTORS = new Set<PropertyKey>(["all", "first", "run", "raw"]);
 
 /**
  * D1 with bounded retries of transient failures on read-only statements and batches, and a 503
  * (`D1UnavailableError`) when D1 stays unreachable or a write hits a transient failure.
  */
-export function resilientD1<T extends D1Database>(d1: T, policy: RetryPolicy = DEFAULT_RETRY_POLICY): T {
+export function resilientD1<T extends D1Like>(d1: T, policy: RetryPolicy = DEFAULT_RETRY_POLICY): T {
   // Each wrapped statement remembers its SQL and the real statement that `batch` must receive.
   const known = new WeakMap<D1PreparedStatement, { original: D1PreparedStatement; sql: string }>();
 

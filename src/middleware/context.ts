@@ -4,11 +4,13 @@ import { PublicCache } from "../cache/public-cache";
 import { loadSettings } from "../config";
 import { createDb } from "../db/client";
 import { resilientD1 } from "../db/resilient-d1";
-import { ServiceUnavailableError } from "../errors";
+import { BOOKMARK_HEADER, chooseSession, openSession } from "../db/session";
+import { ServiceUnavailableError, ValidationError } from "../errors";
 import { logWarning } from "../lib/log";
 
 /**
- * Puts the parsed settings, the Drizzle client and the read cache on the context. With invalid settings every
+ * Puts the parsed settings, the Drizzle client (inside a D1 session, see db/session.ts) and the
+ * read cache on the context. With invalid settings every
  * route answers 503 and the log names the bad settings (never their values).
  */
 export const appContext = createMiddleware<AppEnv>(async (c, next) => {
@@ -18,7 +20,14 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
     throw new ServiceUnavailableError("Service is misconfigured", { invalid_settings: result.invalid });
   }
   c.set("settings", result.settings);
-  c.set("db", createDb(resilientD1(c.env.DB)));
+  const decision = chooseSession(c.req.method, c.req.header(BOOKMARK_HEADER));
+  if (!decision.ok) {
+    throw new ValidationError(`Invalid ${BOOKMARK_HEADER} header`, [
+      { path: BOOKMARK_HEADER, message: decision.reason },
+    ]);
+  }
+  const session = openSession(c.env.DB, decision.choice);
+  c.set("db", createDb(resilientD1(session)));
   c.set(
     "cache",
     new PublicCache(
@@ -31,4 +40,7 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
   );
   c.set("actor", { kind: "anonymous" });
   await next();
+  // A request served without D1 (a cache hit) hands the client's own bookmark back.
+  const bookmark = session.getBookmark() ?? c.req.header(BOOKMARK_HEADER);
+  if (bookmark) c.header(BOOKMARK_HEADER, bookmark);
 });
