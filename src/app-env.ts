@@ -2,6 +2,7 @@ import type { PublicCache } from "./cache/public-cache";
 import type { Settings } from "./config";
 import type { Db } from "./db/client";
 import type { Role } from "./db/schema";
+import type { Timings } from "./lib/timing";
 
 /** Who is calling. Anonymous callers are a value, not a missing one, so every check handles them. */
 export type Actor = { kind: "anonymous" } | { kind: "user"; id: string; role: Role };
@@ -26,5 +27,6 @@ export type AppEnv = {
     cache: PublicCache;
     actor: Actor;
     log: LogFields;
+    timings: Timings;
   };
 };

@@ -315,3 +315,29 @@ describe("security headers", () => {
     expect(response.headers.get("Strict-Transport-Security")).toBeNull();
   });
 });
+
+describe("Server-Timing", () => {
+  const parse = (header: string | null) =>
+    Object.fromEntries(
+      (header ?? "").split(", ").map((entry) => {
+        const match = /^(\w+);dur=(\d+(?:\.\d+)?)$/.exec(entry);
+        expect(match, `parseable: ${entry}`).not.toBeNull();
+        return [match?.[1] ?? "", Number(match?.[2])];
+      }),
+    );
+
+  it("names db, cache and total on every response, parseable", async () => {
+    for (const response of [await api("/health"), await api("/v1/posts?limit=3"), await api("/nope")]) {
+      const timing = parse(response.headers.get("Server-Timing"));
+      expect(Object.keys(timing).sort()).toEqual(["cache", "db", "total"]);
+      for (const value of Object.values(timing)) expect(value).toBeGreaterThanOrEqual(0);
+      expect(timing.total).toBeGreaterThanOrEqual(Math.max(timing.db ?? 0, timing.cache ?? 0));
+    }
+  });
+
+  it("/health touches neither D1 nor KV", async () => {
+    const timing = parse((await api("/health")).headers.get("Server-Timing"));
+    expect(timing.db).toBe(0);
+    expect(timing.cache).toBe(0);
+  });
+});

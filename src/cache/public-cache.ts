@@ -1,4 +1,5 @@
 import { newId } from "../lib/ids";
+import { timed } from "../lib/timing";
 import { KV_TIMEOUT_MS } from "./keys";
 
 export type CacheStatus = "HIT" | "MISS" | "BYPASS";
@@ -42,10 +43,16 @@ export class PublicCache {
     private readonly kv: KVNamespace,
     private readonly waitUntil: (promise: Promise<unknown>) => void,
     private readonly warn: (message: string) => void,
+    /** Time spent waiting on KV for the response (fills after it are not counted). */
+    private readonly onWait: (ms: number) => void = () => undefined,
   ) {}
 
   /** Reads an entry and the generations it depends on, in parallel (one KV round trip). */
-  async lookup(key: string, generationKeys: readonly string[]): Promise<Lookup> {
+  lookup(key: string, generationKeys: readonly string[]): Promise<Lookup> {
+    return timed(() => this.lookupUntimed(key, generationKeys), this.onWait);
+  }
+
+  private async lookupUntimed(key: string, generationKeys: readonly string[]): Promise<Lookup> {
     try {
       const [raw, ...generations] = await withTimeout(
         Promise.all([this.kv.get(key), ...generationKeys.map((generationKey) => this.kv.get(generationKey))]),
@@ -79,7 +86,11 @@ export class PublicCache {
    * Moves generations on, which retires every entry stamped with the old ones. Awaited (not in
    * `waitUntil`) so a read that follows the write at this location cannot see the old entry.
    */
-  async bump(generationKeys: readonly string[]): Promise<void> {
+  bump(generationKeys: readonly string[]): Promise<void> {
+    return timed(() => this.bumpUntimed(generationKeys), this.onWait);
+  }
+
+  private async bumpUntimed(generationKeys: readonly string[]): Promise<void> {
     const value = newId();
     const results = await Promise.allSettled(
       generationKeys.map((key) =>

@@ -1,4 +1,5 @@
 import { ServiceUnavailableError } from "../errors";
+import { timed } from "../lib/timing";
 
 /** D1's own words for failures worth another try (the platform docs list these as retryable). */
 const TRANSIENT = [
@@ -66,8 +67,13 @@ const EXECUTORS = new Set<PropertyKey>(["all", "first", "run", "raw"]);
 /**
  * D1 with bounded retries of transient failures on read-only statements and batches, and a 503
  * (`D1UnavailableError`) when D1 stays unreachable or a write hits a transient failure.
+ * `onRoundTrip` receives the time of each execution or batch, retries included.
  */
-export function resilientD1<T extends D1Like>(d1: T, policy: RetryPolicy = DEFAULT_RETRY_POLICY): T {
+export function resilientD1<T extends D1Like>(
+  d1: T,
+  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+  onRoundTrip: (ms: number) => void = () => undefined,
+): T {
   // Each wrapped statement remembers its SQL and the real statement that `batch` must receive.
   const known = new WeakMap<D1PreparedStatement, { original: D1PreparedStatement; sql: string }>();
 
@@ -78,10 +84,9 @@ export function resilientD1<T extends D1Like>(d1: T, policy: RetryPolicy = DEFAU
         if (typeof value !== "function") return value;
         if (property === "bind") return (...values: unknown[]) => wrap(target.bind(...values), sql);
         if (EXECUTORS.has(property)) {
+          const execute = value as (...a: unknown[]) => Promise<unknown>;
           return (...args: unknown[]) =>
-            withRetries(isReadOnly(sql), policy, () =>
-              (value as (...a: unknown[]) => Promise<unknown>).apply(target, args),
-            );
+            timed(() => withRetries(isReadOnly(sql), policy, () => execute.apply(target, args)), onRoundTrip);
         }
         return value.bind(target);
       },
@@ -99,7 +104,7 @@ export function resilientD1<T extends D1Like>(d1: T, policy: RetryPolicy = DEFAU
           // A batch is one transaction: retry it only if every statement in it reads.
           const readOnly = entries.every((entry) => entry !== undefined && isReadOnly(entry.sql));
           const originals = statements.map((statement, index) => entries[index]?.original ?? statement);
-          return withRetries(readOnly, policy, () => target.batch(originals));
+          return timed(() => withRetries(readOnly, policy, () => target.batch(originals)), onRoundTrip);
         };
       }
       const value = Reflect.get(target, property, receiver);

@@ -3,7 +3,7 @@ import type { AppEnv } from "../app-env";
 import { PublicCache } from "../cache/public-cache";
 import { loadSettings } from "../config";
 import { createDb } from "../db/client";
-import { resilientD1 } from "../db/resilient-d1";
+import { DEFAULT_RETRY_POLICY, resilientD1 } from "../db/resilient-d1";
 import { BOOKMARK_HEADER, chooseSession, openSession } from "../db/session";
 import { ServiceUnavailableError, ValidationError } from "../errors";
 import { logWarning } from "../lib/log";
@@ -27,7 +27,15 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
     ]);
   }
   const session = openSession(c.env.DB, decision.choice);
-  c.set("db", createDb(resilientD1(session)));
+  const { timings } = c.var;
+  c.set(
+    "db",
+    createDb(
+      resilientD1(session, DEFAULT_RETRY_POLICY, (ms) => {
+        timings.db += ms;
+      }),
+    ),
+  );
   c.set(
     "cache",
     new PublicCache(
@@ -35,6 +43,9 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
       (promise) => c.executionCtx.waitUntil(promise),
       (message) => {
         c.var.log.warnings = [...(c.var.log.warnings ?? []), message];
+      },
+      (ms) => {
+        timings.cache += ms;
       },
     ),
   );

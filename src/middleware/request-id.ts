@@ -10,6 +10,7 @@ export const requestId = createMiddleware<AppEnv>(async (c, next) => {
   const id = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : newId();
   c.set("requestId", id);
   c.set("log", {});
+  c.set("timings", { db: 0, cache: 0 });
   await next();
   c.header("X-Request-Id", id);
 });
