@@ -1,13 +1,15 @@
-// Makes an existing account an admin: `npm run promote -- EMAIL [--remote]`.
+// Makes an existing account an admin: `npm run promote -- EMAIL [--remote] [--env production]`.
 // This is the only way to create the first admin; no HTTP request can do it.
 import { execFileSync } from "node:child_process";
 
 const args = process.argv.slice(2);
 const remote = args.includes("--remote");
-const emails = args.filter((arg) => !arg.startsWith("--"));
+const envIndex = args.indexOf("--env");
+const environment = envIndex >= 0 ? args[envIndex + 1] : "";
+const emails = args.filter((arg, index) => !arg.startsWith("--") && (envIndex < 0 || index !== envIndex + 1));
 
 if (emails.length !== 1) {
-  console.error("usage: npm run promote -- EMAIL [--remote]");
+  console.error("usage: npm run promote -- EMAIL [--remote] [--env staging|production]");
   process.exit(2);
 }
 
@@ -22,7 +24,7 @@ const now = new Date().toISOString();
 const sql = `UPDATE users SET role = 'admin', updated_at = '${now}' WHERE email = '${email.replaceAll("'", "''")}' RETURNING id, email, role;`;
 const output = execFileSync(
   "wrangler",
-  ["d1", "execute", "DB", remote ? "--remote" : "--local", "--json", "--command", sql],
+  ["d1", "execute", "DB", remote ? "--remote" : "--local", `--env=${environment ?? ""}`, "--json", "--command", sql],
   { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "inherit"] },
 );
 const rows = JSON.parse(output).flatMap((result) => result.results ?? []);
