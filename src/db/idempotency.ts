@@ -7,18 +7,26 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export type StoredResponse = { requestHash: string; status: number; body: string };
 
+export const findIdempotencyQuery = (db: Db, userId: string, key: string, nowMs: number) =>
+  db
+    .select()
+    .from(idempotencyKeys)
+    .where(
+      and(
+        eq(idempotencyKeys.userId, userId),
+        eq(idempotencyKeys.key, key),
+        gt(idempotencyKeys.createdAt, new Date(nowMs - IDEMPOTENCY_WINDOW_MS).toISOString()),
+      ),
+    )
+    .limit(1);
+
 export async function findStoredResponse(
   db: Db,
   userId: string,
   key: string,
   nowMs: number,
 ): Promise<StoredResponse | undefined> {
-  const since = new Date(nowMs - IDEMPOTENCY_WINDOW_MS).toISOString();
-  const row = await db
-    .select()
-    .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key), gt(idempotencyKeys.createdAt, since)))
-    .get();
+  const [row] = await findIdempotencyQuery(db, userId, key, nowMs);
   return row && { requestHash: row.requestHash, status: row.responseStatus, body: row.responseBody };
 }
 

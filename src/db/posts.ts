@@ -1,55 +1,75 @@
-import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, ne, type SQL, sql } from "drizzle-orm";
+import { unionAll } from "drizzle-orm/sqlite-core";
 import type { Cursor } from "../lib/cursor";
 import type { PostScope } from "../permissions";
 import type { PostWithAuthor } from "../projections";
 import type { Db } from "./client";
+import { afterCursor } from "./keyset";
 import { type PostRow, type PostStatus, posts, users } from "./schema";
 
 const postWithAuthor = { post: posts, authorName: users.name };
 
+export const findPostWithAuthorQuery = (db: Db, id: string) =>
+  db.select(postWithAuthor).from(posts).innerJoin(users, eq(users.id, posts.authorId)).where(eq(posts.id, id)).limit(1);
+
 /** One query: the post and its author's public name. */
 export async function findPostWithAuthor(db: Db, id: string): Promise<PostWithAuthor | undefined> {
-  return db
-    .select(postWithAuthor)
-    .from(posts)
-    .innerJoin(users, eq(users.id, posts.authorId))
-    .where(eq(posts.id, id))
-    .get();
+  return (await findPostWithAuthorQuery(db, id))[0];
 }
+export type PostFilter = { status?: PostStatus; authorId?: string };
 
-/** The SQL twin of `canSeePost`: both derive from the same `PostScope`. */
-function scopeCondition(scope: PostScope): SQL | undefined {
+/**
+ * The SQL twin of `canSeePost` (both derive from `PostScope`), as disjoint "arms" whose union is
+ * what the caller may see with this filter. Each arm is an AND that one index serves in
+ * `(created_at, id)` order; `published OR own` would instead force SQLite to sort every match.
+ */
+function visibleArms(scope: PostScope, filter: PostFilter): SQL[][] {
   switch (scope.kind) {
     case "all":
-      return undefined;
-    case "published-or-own":
-      return or(eq(posts.status, "published"), eq(posts.authorId, scope.userId));
+      return [[]];
     case "published":
-      return eq(posts.status, "published");
+      return [[eq(posts.status, "published")]];
+    case "published-or-own": {
+      const own = eq(posts.authorId, scope.userId);
+      const published = eq(posts.status, "published");
+      if (filter.authorId === scope.userId) return [[own]];
+      if (filter.authorId !== undefined || filter.status === "published") return [[published]];
+      if (filter.status !== undefined) return [[own]];
+      return [[published], [own, ne(posts.status, "published")]];
+    }
   }
 }
 
-export type PostFilter = { status?: PostStatus; authorId?: string };
+/** Output positions of `created_at` and `id` in `postWithAuthor`, for ordering a union. */
+const POST_COLUMNS = Object.keys(getTableColumns(posts));
+const CREATED_AT_POSITION = POST_COLUMNS.indexOf("createdAt") + 1;
+const ID_POSITION = POST_COLUMNS.indexOf("id") + 1;
 
 /**
  * Newest first by `(created_at, id)`; fetches one extra row to know whether a next page exists.
  * Returns the query, so it can be awaited or sent in a `db.batch`.
  */
 export function listPosts(db: Db, scope: PostScope, filter: PostFilter, cursor: Cursor | undefined, limit: number) {
-  const conditions = [
-    scopeCondition(scope),
+  const common = [
     filter.status ? eq(posts.status, filter.status) : undefined,
     filter.authorId ? eq(posts.authorId, filter.authorId) : undefined,
-    cursor
-      ? or(lt(posts.createdAt, cursor.createdAt), and(eq(posts.createdAt, cursor.createdAt), lt(posts.id, cursor.id)))
-      : undefined,
+    cursor ? afterCursor(posts.createdAt, posts.id, cursor) : undefined,
   ];
-  return db
-    .select(postWithAuthor)
-    .from(posts)
-    .innerJoin(users, eq(users.id, posts.authorId))
-    .where(and(...conditions))
-    .orderBy(desc(posts.createdAt), desc(posts.id))
+  const arm = (visibility: SQL[]) =>
+    db
+      .select(postWithAuthor)
+      .from(posts)
+      .innerJoin(users, eq(users.id, posts.authorId))
+      .where(and(...visibility, ...common));
+  const [first, second] = visibleArms(scope, filter);
+  if (!second) {
+    return arm(first ?? [])
+      .orderBy(desc(posts.createdAt), desc(posts.id))
+      .limit(limit + 1);
+  }
+  // Each arm walks its own index in order and SQLite merges them (MERGE UNION ALL): no sort.
+  return unionAll(arm(first ?? []), arm(second))
+    .orderBy(sql.raw(`${CREATED_AT_POSITION} desc`), sql.raw(`${ID_POSITION} desc`))
     .limit(limit + 1);
 }
 

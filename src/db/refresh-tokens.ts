@@ -2,8 +2,11 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { type NewRefreshToken, type RefreshTokenRow, refreshTokens } from "./schema";
 
-export function findRefreshTokenByHash(db: Db, tokenHash: string): Promise<RefreshTokenRow | undefined> {
-  return db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).get();
+export const findRefreshTokenQuery = (db: Db, tokenHash: string) =>
+  db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).limit(1);
+
+export async function findRefreshTokenByHash(db: Db, tokenHash: string): Promise<RefreshTokenRow | undefined> {
+  return (await findRefreshTokenQuery(db, tokenHash))[0];
 }
 
 /**

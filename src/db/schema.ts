@@ -23,7 +23,9 @@ export const users = sqliteTable(
   (t) => [
     uniqueIndex("users_email_unique").on(t.email),
     index("users_created_at_id_idx").on(t.createdAt, t.id),
-    index("users_role_active_idx").on(t.role, t.isActive),
+    // The admin list filters by role or is_active and pages by (created_at, id).
+    index("users_role_created_at_id_idx").on(t.role, t.createdAt, t.id),
+    index("users_active_created_at_id_idx").on(t.isActive, t.createdAt, t.id),
   ],
 );
 

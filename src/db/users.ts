@@ -1,14 +1,20 @@
-import { and, desc, eq, gte, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, type SQL, sql } from "drizzle-orm";
 import type { Cursor } from "../lib/cursor";
 import type { Db } from "./client";
+import { afterCursor } from "./keyset";
 import { type Role, type UserRow, users } from "./schema";
 
+// The `…Query` builders are exported so test/query-plans.test.ts can EXPLAIN exactly what runs.
+export const findUserByIdQuery = (db: Db, id: string) => db.select().from(users).where(eq(users.id, id)).limit(1);
+export const findUserByEmailQuery = (db: Db, email: string) =>
+  db.select().from(users).where(eq(users.email, email)).limit(1);
+
 export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
-  return db.select().from(users).where(eq(users.id, id)).get();
+  return (await findUserByIdQuery(db, id))[0];
 }
 
 export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
-  return db.select().from(users).where(eq(users.email, email)).get();
+  return (await findUserByEmailQuery(db, email))[0];
 }
 
 /**
@@ -63,8 +69,11 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }
 
-/** Newest first, keyset-paginated; fetches one extra row to know whether a next page exists. */
-export async function listUsers(db: Db, filter: UserFilter, cursor: Cursor | undefined, limit: number) {
+/**
+ * Newest first, keyset-paginated; fetches one extra row to know whether a next page exists.
+ * Returns the query (await it to run it).
+ */
+export function listUsers(db: Db, filter: UserFilter, cursor: Cursor | undefined, limit: number) {
   const conditions: SQL[] = [];
   if (filter.role) conditions.push(eq(users.role, filter.role));
   if (filter.isActive !== undefined) conditions.push(eq(users.isActive, filter.isActive));
@@ -73,18 +82,11 @@ export async function listUsers(db: Db, filter: UserFilter, cursor: Cursor | und
     conditions.push(gte(users.email, filter.emailPrefix));
     conditions.push(sql`${users.email} like ${`${escapeLike(filter.emailPrefix)}%`} escape '\\'`);
   }
-  if (cursor) {
-    const after = or(
-      lt(users.createdAt, cursor.createdAt),
-      and(eq(users.createdAt, cursor.createdAt), lt(users.id, cursor.id)),
-    );
-    if (after) conditions.push(after);
-  }
+  if (cursor) conditions.push(afterCursor(users.createdAt, users.id, cursor));
   return db
     .select()
     .from(users)
     .where(and(...conditions))
     .orderBy(desc(users.createdAt), desc(users.id))
-    .limit(limit + 1)
-    .all();
+    .limit(limit + 1);
 }
