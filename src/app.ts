@@ -6,6 +6,7 @@ import { renderError } from "./error-handler";
 import { NotFoundError } from "./errors";
 import { authenticate } from "./middleware/auth";
 import { appContext } from "./middleware/context";
+import { headerLimits } from "./middleware/header-limits";
 import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { responseHeaders } from "./middleware/response-headers";
@@ -48,7 +49,7 @@ const routes = base
     "/",
     docsRoutes(() => base),
   )
-  .use("/v1/*", appContext, authenticate)
+  .use("/v1/*", headerLimits, appContext, authenticate)
   .route("/v1/auth", authRoutes)
   .route("/v1/users", userRoutes)
   .route("/v1/posts", postRoutes);

@@ -341,3 +341,15 @@ describe("Server-Timing", () => {
     expect(timing.cache).toBe(0);
   });
 });
+
+describe("header limits", () => {
+  it.each([
+    ["If-None-Match", 1025],
+    ["If-Match", 1025],
+    ["X-D1-Bookmark", 129],
+  ])("%s longer than its limit is a 400 naming it", async (name, length) => {
+    const response = await api("/v1/posts", { headers: { [name]: `"${"a".repeat(length)}"` } });
+    const body = await expectError(response, 400, "ValidationError");
+    expect(body.details).toEqual({ issues: [{ path: name, message: expect.stringContaining("at most") }] });
+  });
+});
