@@ -1,6 +1,17 @@
+import { pageSchema } from "../schemas/common";
+import { postSchema } from "../schemas/posts";
+
 /** Response headers of cacheable public reads, for the document. */
 export const PUBLIC_READ_HEADERS = {
   ETag: "Validator; send back as If-None-Match",
   "X-Cache": "HIT, MISS or BYPASS",
   "Cache-Control": "public, max-age=30 for anonymous callers; private, no-store otherwise",
 };
+
+/** The success response of both post lists (`/v1/posts`, `/v1/users/:id/posts`). */
+export const POST_PAGE_RESPONSE = {
+  status: 200,
+  description: "A page of posts",
+  schema: pageSchema(postSchema),
+  headers: PUBLIC_READ_HEADERS,
+} as const;

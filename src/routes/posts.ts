@@ -21,10 +21,10 @@ import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
-import { PUBLIC_READ_HEADERS } from "../openapi/headers";
+import { POST_PAGE_RESPONSE, PUBLIC_READ_HEADERS } from "../openapi/headers";
 import { can, canEditPost, canSeePost, postScope } from "../permissions";
 import { type PostJson, toPostJson } from "../projections";
-import { idParamSchema, pageSchema } from "../schemas/common";
+import { idParamSchema } from "../schemas/common";
 import {
   createPostSchema,
   idempotencyKeySchema,
@@ -50,12 +50,7 @@ export const postRoutes = new Hono<AppEnv>()
         "Newest first, keyset-paginated. Anonymous callers see published posts; authors also see their own drafts; admins see all.",
       tag: "posts",
       auth: "optional",
-      success: {
-        status: 200,
-        description: "A page of posts",
-        schema: pageSchema(postSchema),
-        headers: PUBLIC_READ_HEADERS,
-      },
+      success: POST_PAGE_RESPONSE,
       errors: [],
       conditionalGet: true,
     }),

@@ -16,11 +16,11 @@ import { requireUser, userActor } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
-import { PUBLIC_READ_HEADERS } from "../openapi/headers";
+import { POST_PAGE_RESPONSE } from "../openapi/headers";
 import { can, postScope } from "../permissions";
 import { toPostJson, toPublicProfile, toUserJson } from "../projections";
 import { idParamSchema, pageSchema } from "../schemas/common";
-import { listUserPostsQuerySchema, postSchema } from "../schemas/posts";
+import { listUserPostsQuerySchema } from "../schemas/posts";
 import {
   adminUpdateUserSchema,
   listUsersQuerySchema,
@@ -223,12 +223,7 @@ export const userRoutes = new Hono<AppEnv>()
       description: "Same paging and visibility as `GET /v1/posts`.",
       tag: "posts",
       auth: "optional",
-      success: {
-        status: 200,
-        description: "A page of posts",
-        schema: pageSchema(postSchema),
-        headers: PUBLIC_READ_HEADERS,
-      },
+      success: POST_PAGE_RESPONSE,
       errors: [404],
       conditionalGet: true,
     }),
