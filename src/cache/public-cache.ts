@@ -47,18 +47,17 @@ export class PublicCache {
     private readonly onWait: (ms: number) => void = () => undefined,
   ) {}
 
-  /** Reads an entry and the generations it depends on, in parallel (one KV round trip). */
+  /** Reads an entry and the generations it depends on (one KV round trip). */
   lookup(key: string, generationKeys: readonly string[]): Promise<Lookup> {
     return timed(() => this.lookupUntimed(key, generationKeys), this.onWait);
   }
 
   private async lookupUntimed(key: string, generationKeys: readonly string[]): Promise<Lookup> {
     try {
-      const [raw, ...generations] = await withTimeout(
-        Promise.all([this.kv.get(key), ...generationKeys.map((generationKey) => this.kv.get(generationKey))]),
-        "read",
-      );
-      const stamp = generations.map((generation) => generation ?? "0").join("|");
+      // One bulk read for the entry and its generations: one KV round trip.
+      const values = await withTimeout(this.kv.get([key, ...generationKeys], "text"), "read");
+      const stamp = generationKeys.map((generationKey) => values.get(generationKey) ?? "0").join("|");
+      const raw = values.get(key) ?? null;
       if (raw !== null) {
         const entry = JSON.parse(raw) as StoredEntry;
         if (entry.stamp === stamp) return { kind: "hit", entry: { etag: entry.etag, body: entry.body } };
