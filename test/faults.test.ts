@@ -151,3 +151,21 @@ describe("500 log lines", () => {
     log.mockRestore();
   });
 });
+
+describe("KV failure on the auth path", () => {
+  it("fails closed: a token cannot be checked for revocation, so the request is a 503", async () => {
+    const user = await createUser();
+    /** Fault injector: a KV namespace whose every call throws. */
+    const throwingKV = new Proxy({} as KVNamespace, {
+      get: () => () => Promise.reject(new Error("KV is down (injected)")),
+    });
+    const ctx = createExecutionContext();
+    const response = await app.fetch(
+      new Request(`${BASE}/v1/users/me`, { headers: { Authorization: `Bearer ${user.access_token}` } }),
+      { ...env, KV: throwingKV },
+      ctx,
+    );
+    const body = await expectError(response, 503, "ServiceUnavailableError");
+    expect(body.details).toEqual({ dependency: "kv" });
+  });
+});
