@@ -862,3 +862,30 @@ describe("GET /v1/users/:id/posts", () => {
     await expectUserNotFound(await api(`/v1/users/${id}/posts`), id);
   });
 });
+
+describe("empty updates", () => {
+  it("PATCH /v1/users/me and /v1/users/:id refuse a body that changes nothing", async () => {
+    const user = await createUser();
+    const admin = await createAdmin();
+    for (const [path, token] of [
+      ["/v1/users/me", user.access_token],
+      [`/v1/users/${user.id}`, admin.access_token],
+    ] as const) {
+      const response = await api(path, { method: "PATCH", token, body: {} });
+      const body = await expectError(response, 400, "ValidationError");
+      expect(body.details).toEqual({ issues: [{ path: "", message: "must change at least one field" }] });
+    }
+  });
+
+  it("an unknown field alone gives one issue, naming it", async () => {
+    const user = await createUser();
+    const post = await createPost(user.access_token);
+    const response = await api(`/v1/posts/${post.id}`, {
+      method: "PATCH",
+      token: user.access_token,
+      body: { author_id: "x" },
+    });
+    const body = await expectError(response, 400, "ValidationError");
+    expect(body.details).toEqual({ issues: [{ path: "author_id", message: "Unknown field" }] });
+  });
+});

@@ -75,3 +75,11 @@ export const errorSchema = z
     request_id: z.string(),
   })
   .check(z.meta({ id: "Error" }));
+
+/**
+ * Options for object-level refinements: run only when the object itself is valid, so a body
+ * with an unknown field gets one issue naming that field, not a second one about the whole.
+ */
+export const ONLY_WHEN_VALID = {
+  when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0,
+} as const;

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { POST_STATUSES } from "../db/schema";
-import { cursorSchema, idSchema, isoTimeSchema, limitSchema, text } from "./common";
+import { cursorSchema, idSchema, isoTimeSchema, limitSchema, ONLY_WHEN_VALID, text } from "./common";
 import { publicProfileSchema } from "./users";
 
 export const POST_TITLE_MAX = 200;
@@ -34,7 +34,9 @@ export const updatePostSchema = z
     content: z.optional(text(1, POST_CONTENT_MAX)),
     status: z.optional(postStatusSchema),
   })
-  .check(z.refine((body) => Object.keys(body).length > 0, "must change at least one field"));
+  .check(
+    z.refine((body) => Object.keys(body).length > 0, { message: "must change at least one field", ...ONLY_WHEN_VALID }),
+  );
 
 export const listPostsQuerySchema = z.strictObject({
   status: z.optional(postStatusSchema),

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { ROLES } from "../db/schema";
-import { cursorSchema, idSchema, isoTimeSchema, limitSchema, text } from "./common";
+import { cursorSchema, idSchema, isoTimeSchema, limitSchema, ONLY_WHEN_VALID, text } from "./common";
 
 /** Trimmed and lower-cased before storage and comparison, as the contract says. */
 export const emailSchema = z.pipe(
@@ -35,17 +35,25 @@ export const updateMeSchema = z
     current_password: z.optional(z.string().check(z.maxLength(128))),
   })
   .check(
+    z.refine((body) => body.name !== undefined || body.password !== undefined, {
+      message: "must change at least one field",
+      ...ONLY_WHEN_VALID,
+    }),
     z.refine((body) => body.password === undefined || body.current_password !== undefined, {
       message: "is required to change the password",
       path: ["current_password"],
     }),
   );
 
-export const adminUpdateUserSchema = z.strictObject({
-  name: z.optional(nameSchema),
-  role: z.optional(roleSchema),
-  is_active: z.optional(z.boolean()),
-});
+export const adminUpdateUserSchema = z
+  .strictObject({
+    name: z.optional(nameSchema),
+    role: z.optional(roleSchema),
+    is_active: z.optional(z.boolean()),
+  })
+  .check(
+    z.refine((body) => Object.keys(body).length > 0, { message: "must change at least one field", ...ONLY_WHEN_VALID }),
+  );
 
 const booleanText = z.pipe(
   z.enum(["true", "false"]),
