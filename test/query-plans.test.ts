@@ -61,6 +61,9 @@ describe("EXPLAIN QUERY PLAN of every hot query", () => {
       if (/^SCAN /.test(step)) expect(step, text).toMatch(/USING (COVERING )?INDEX/);
     }
     expect(text, text).toMatch(/INDEX|PRIMARY KEY/);
+    // One author's posts come from that author's index range, never from all posts of a status.
+    if (name.includes("author=yes")) expect(text, text).toMatch(/posts_author_created_at_id_idx/);
+    if (name.includes("author=yes")) expect(text, text).not.toMatch(/posts_status_created_at_id_idx/);
     // A page after a cursor starts inside the index (a range), not by skipping the rows before it.
     if (name.includes("cursor=yes") || name.includes("after cursor"))
       expect(text, text).toMatch(/\(created_at,id\)<\(\?,\?\)/);

@@ -18,26 +18,43 @@ export async function findPostWithAuthor(db: Db, id: string): Promise<PostWithAu
 }
 export type PostFilter = { status?: PostStatus; authorId?: string };
 
+/** One index-friendly AND: an optional author, statuses that must all hold, a status to leave out. */
+type Arm = { authorId?: string | undefined; statuses: PostStatus[]; excludeStatus?: PostStatus };
+
 /**
- * The SQL twin of `canSeePost` (both derive from `PostScope`), as disjoint "arms" whose union is
- * what the caller may see with this filter. Each arm is an AND that one index serves in
+ * The SQL twin of `canSeePost` (both derive from `PostScope`), merged with the filter, as
+ * disjoint arms whose union is what the caller may see. Each arm is served by one index in
  * `(created_at, id)` order; `published OR own` would instead force SQLite to sort every match.
  */
-function visibleArms(scope: PostScope, filter: PostFilter): SQL[][] {
+function visibleArms(scope: PostScope, filter: PostFilter): Arm[] {
+  const wanted = filter.status ? [filter.status] : [];
   switch (scope.kind) {
     case "all":
-      return [[]];
+      return [{ authorId: filter.authorId, statuses: wanted }];
     case "published":
-      return [[eq(posts.status, "published")]];
+      return [{ authorId: filter.authorId, statuses: ["published", ...wanted] }];
     case "published-or-own": {
-      const own = eq(posts.authorId, scope.userId);
-      const published = eq(posts.status, "published");
-      if (filter.authorId === scope.userId) return [[own]];
-      if (filter.authorId !== undefined || filter.status === "published") return [[published]];
-      if (filter.status !== undefined) return [[own]];
-      return [[published], [own, ne(posts.status, "published")]];
+      const me = scope.userId;
+      if (filter.authorId === me) return [{ authorId: me, statuses: wanted }];
+      if (filter.authorId !== undefined) return [{ authorId: filter.authorId, statuses: ["published", ...wanted] }];
+      if (filter.status === "published") return [{ statuses: ["published"] }];
+      if (filter.status !== undefined) return [{ authorId: me, statuses: wanted }];
+      return [{ statuses: ["published"] }, { authorId: me, statuses: [], excludeStatus: "published" }];
     }
   }
+}
+
+function armCondition(arm: Arm, cursor: Cursor | undefined): SQL | undefined {
+  return and(
+    arm.authorId !== undefined ? eq(posts.authorId, arm.authorId) : undefined,
+    // With an author, `+status` keeps SQLite off the status index: one author's
+    // (author_id, created_at, id) range is small, all posts of one status are not.
+    ...arm.statuses.map((status) =>
+      arm.authorId !== undefined ? sql`+${posts.status} = ${status}` : eq(posts.status, status),
+    ),
+    arm.excludeStatus !== undefined ? ne(posts.status, arm.excludeStatus) : undefined,
+    cursor ? afterCursor(posts.createdAt, posts.id, cursor) : undefined,
+  );
 }
 
 /** Output positions of `created_at` and `id` in `postWithAuthor`, for ordering a union. */
@@ -50,25 +67,20 @@ const ID_POSITION = POST_COLUMNS.indexOf("id") + 1;
  * Returns the query, so it can be awaited or sent in a `db.batch`.
  */
 export function listPosts(db: Db, scope: PostScope, filter: PostFilter, cursor: Cursor | undefined, limit: number) {
-  const common = [
-    filter.status ? eq(posts.status, filter.status) : undefined,
-    filter.authorId ? eq(posts.authorId, filter.authorId) : undefined,
-    cursor ? afterCursor(posts.createdAt, posts.id, cursor) : undefined,
-  ];
-  const arm = (visibility: SQL[]) =>
+  const select = (arm: Arm) =>
     db
       .select(postWithAuthor)
       .from(posts)
       .innerJoin(users, eq(users.id, posts.authorId))
-      .where(and(...visibility, ...common));
+      .where(armCondition(arm, cursor));
   const [first, second] = visibleArms(scope, filter);
-  if (!second) {
-    return arm(first ?? [])
+  if (!first || !second) {
+    return select(first ?? { statuses: [] })
       .orderBy(desc(posts.createdAt), desc(posts.id))
       .limit(limit + 1);
   }
   // Each arm walks its own index in order and SQLite merges them (MERGE UNION ALL): no sort.
-  return unionAll(arm(first ?? []), arm(second))
+  return unionAll(select(first), select(second))
     .orderBy(sql.raw(`${CREATED_AT_POSITION} desc`), sql.raw(`${ID_POSITION} desc`))
     .limit(limit + 1);
 }
