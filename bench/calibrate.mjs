@@ -30,6 +30,8 @@ const variants = [
   ["+ one console.log line", LOG_LINE],
   ["1 KV get", kvGets(1)],
   ["3 KV gets in parallel", kvGets(3)],
+  // The read cache's lookup: one bulk get of the entry and its generations (src/cache/public-cache.ts).
+  ["1 bulk KV get of 3 keys", 'await env.KV.get(["key-0", "key-1", "key-2"], "text");'],
   ["1 D1 query (select 1)", 'await env.DB.prepare("select 1 as one").first();'],
   ["1 KV get + 1 D1 query", `${kvGets(1)} await env.DB.prepare("select 1 as one").first();`],
 ];

@@ -14,12 +14,12 @@
 // wrangler.toml (`unstable_getMiniflareWorkerOptions`), plus a fresh random 48-char JWT_SECRET.
 // The load generator connects to the Worker's own socket (Miniflare `unsafeDirectSockets`) on
 // 127.0.0.1: no proxy, no Miniflare entry worker, no static-assets router in between.
-// Measured on this 2-core machine, GET /health, 10 connections, alternating harnesses
+// Measured on this 2-core machine, GET /health, 10 connections, alternating harnesses, two runs
 // (`npx node bench/compare-harness.mjs`, bench/results-harness.json):
-//   wrangler dev (ProxyWorker in a 2nd workerd, logs via wrangler's Node)   ~225 rps  p50 44 ms
-//   unstable_startWorker (the same DevEnv, in its own process)              ~300 rps  p50 33 ms
-//   Miniflare + wrangler's options (entry worker -> assets router -> Worker) ~725 rps  p50 12 ms
-//   Miniflare, direct socket to the Worker (this harness)                  ~2,590 rps p50  3 ms
+//   wrangler dev (ProxyWorker in a 2nd workerd, logs via wrangler's Node)   180-225 rps  p50 44-54 ms
+//   unstable_startWorker (the same DevEnv, in its own process)              245-300 rps  p50 33-39 ms
+//   Miniflare + wrangler's options (entry worker -> assets router -> Worker) 725-807 rps  p50 10-12 ms
+//   Miniflare, direct socket to the Worker (this harness)                  ~2,590 rps   p50 3 ms
 // i.e. with wrangler dev ~90 % of a /health request's cost is the harness, and ratios to the
 // baseline would mostly measure that. The assets router is skipped because the Worker has no
 // ASSETS binding and no benchmarked path is a static file (on Cloudflare that routing is done by
@@ -36,6 +36,13 @@
 // - The Worker's one console.log JSON line per request is still produced by workerd; the server
 //   process drops it instead of printing it. --no-request-log bundles a wrapper entry that stubs
 //   console.log, to show what the log line itself costs.
+//
+// READING THE RATIOS. Locally, Miniflare's KV and D1 run inside the same workerd thread as the
+// Worker: one KV read costs ~0.6 ms of it (a bulk get of 3 keys ~1.7 ms), a D1 query ~0.9 ms,
+// against ~0.1 ms for an empty Worker and ~0.4 ms for GET /health (`npx node bench/calibrate.mjs`,
+// bench/results-calibration.json). On Cloudflare those are I/O outside the isolate, so the ratios
+// of KV/D1 scenarios to /health here are far below what the Worker's own CPU time would give.
+// Use the figures to compare runs (before/after a change), not as production capacity.
 //
 // DATA. Posts and their authors are inserted directly as multi-row literal INSERTs through the
 // D1 binding (no bound parameters, 100 rows per statement); only a handful of users are
