@@ -49,7 +49,11 @@ const routes = base
     "/",
     docsRoutes(() => base),
   )
-  .use("/v1/*", headerLimits, appContext, authenticate)
+  .use("/v1/*", headerLimits, appContext)
+  // Sign-up, login and refresh ignore a stale Authorization header: they are how a client whose
+  // token expired gets a new one. Logout authenticates itself (routes/auth.ts).
+  .use("/v1/users/*", authenticate)
+  .use("/v1/posts/*", authenticate)
   .route("/v1/auth", authRoutes)
   .route("/v1/users", userRoutes)
   .route("/v1/posts", postRoutes);

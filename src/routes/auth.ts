@@ -9,7 +9,7 @@ import { refreshTokens, users } from "../db/schema";
 import { findUserByEmail, findUserById } from "../db/users";
 import { AuthenticationError, ConflictError } from "../errors";
 import { isoNow, newId } from "../lib/ids";
-import { requireUser, userActor } from "../middleware/auth";
+import { authenticate, requireUser, userActor } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
 import { clientIp, enforceRateLimit, rateLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
@@ -145,6 +145,7 @@ export const authRoutes = new Hono<AppEnv>()
       success: { status: 204, description: "Logged out" },
       errors: [],
     }),
+    authenticate,
     requireUser,
     jsonBody(),
     validate("json", refreshTokenSchema),
