@@ -27,7 +27,13 @@ const FUZZ_RUNS = 2_200;
 const MIN_FUZZED_REQUESTS = 2_000;
 const MIN_HITS_PER_ROUTE = 20;
 const ROUND_TRIP_RUNS = 80;
-const PROPERTY_TIMEOUT_MS = 60_000;
+/**
+ * A passing run takes well under a minute. The generous limits leave room for shrinking a
+ * failure: fast-check stops first and reports its best counterexample (with the seed) before
+ * vitest would time the test out.
+ */
+const PROPERTY_TIMEOUT_MS = 180_000;
+const SHRINK_TIME_LIMIT_MS = 150_000;
 
 /** The secret vitest.config.ts gives the test runtime; checked against the binding below. */
 const TEST_JWT_SECRET = "test-secret-for-vitest-only-0123456789abcdef";
@@ -1000,7 +1006,7 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
             await ensureSession(request.auth.who);
           }
         }),
-        { seed: SEED, numRuns: FUZZ_RUNS },
+        { seed: SEED, numRuns: FUZZ_RUNS, interruptAfterTimeLimit: SHRINK_TIME_LIMIT_MS, markInterruptAsFailure: true },
       );
 
       expect(sent).toBeGreaterThanOrEqual(MIN_FUZZED_REQUESTS);
@@ -1068,7 +1074,12 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
             for (const reader of readers) expect((await readPost(post.id, reader)).author.name).toBe(name);
           },
         ),
-        { seed: SEED, numRuns: ROUND_TRIP_RUNS },
+        {
+          seed: SEED,
+          numRuns: ROUND_TRIP_RUNS,
+          interruptAfterTimeLimit: SHRINK_TIME_LIMIT_MS,
+          markInterruptAsFailure: true,
+        },
       );
     },
     PROPERTY_TIMEOUT_MS,
