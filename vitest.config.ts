@@ -16,6 +16,9 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
     test: {
+      // The Worker's one-line-per-request log would drown the report (`--silent=false` shows
+      // it); tests that check logging spy on console.log directly.
+      silent: true,
       projects: [
         {
           plugins: [
@@ -39,9 +42,6 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "workers",
-            // The Worker's one-line-per-request log would drown the report (`--silent=false` shows
-            // it); tests that check logging spy on console.log directly.
-            silent: true,
             include: ["test/**/*.test.ts"],
             exclude: ["test/e2e/**", "test/node/**"],
             setupFiles: ["./test/setup.ts"],

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import { postEtag } from "../src/lib/etag";
 import { BASE, createAdmin, createUser, type Session, withRole } from "./helpers";
+import { fuzzSeed } from "./seed";
 
 /**
  * Random sequences of writes and reads by random callers, checked against a model of who may see
@@ -12,16 +13,7 @@ import { BASE, createAdmin, createUser, type Session, withRole } from "./helpers
  * entry shows up as a difference from the model. Reproduce a run with its seed:
  * `VITE_FUZZ_SEED=<seed> npx vitest run --project workers test/cache-leak.test.ts`.
  */
-const DEFAULT_SEED = 20_261_127;
-
-function readSeed(): number {
-  const processEnv = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  const raw = processEnv?.FUZZ_SEED ?? processEnv?.VITE_FUZZ_SEED;
-  const seed = raw === undefined || raw.trim() === "" ? Number.NaN : Number(raw);
-  return Number.isSafeInteger(seed) ? seed | 0 : DEFAULT_SEED;
-}
-
-const SEED = readSeed();
+const SEED = fuzzSeed();
 const RUNS = 60;
 const MAX_OPERATIONS = 25;
 /** Lists spanning every run (all of the file's posts) are checked on their first pages; per-run authors' lists to the end. */

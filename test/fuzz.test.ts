@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import { toBase64Url } from "../src/lib/encoding";
 import { api, createAdmin, createPost, createUser, json, type Session, withRole } from "./helpers";
+import { fuzzSeed } from "./seed";
 
 /**
  * Property-based fuzzing of every route. Reproduce a run with its seed:
@@ -12,16 +13,7 @@ import { api, createAdmin, createPost, createUser, json, type Session, withRole 
  * the runner's environment variables that Vite forwards, i.e. `VITE_*`; `FUZZ_SEED` is read too
  * in case a runner forwards it).
  */
-const DEFAULT_SEED = 20_261_127;
-
-function readSeed(): number {
-  const processEnv = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  const raw = processEnv?.FUZZ_SEED ?? processEnv?.VITE_FUZZ_SEED;
-  const seed = raw === undefined || raw.trim() === "" ? Number.NaN : Number(raw);
-  return Number.isSafeInteger(seed) ? seed | 0 : DEFAULT_SEED;
-}
-
-const SEED = readSeed();
+const SEED = fuzzSeed();
 /** One request per run; a few runs may be skipped by `fc.pre`, which fast-check replaces. */
 const FUZZ_RUNS = 2_200;
 const MIN_FUZZED_REQUESTS = 2_000;
