@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import { postEtag } from "../src/lib/etag";
 import { BASE, createAdmin, createUser, type Session, withRole } from "./helpers";
-import { fuzzSeed } from "./seed";
+import { fuzzSeed, PROPERTY_TIMEOUT_MS, SHRINK_TIME_LIMIT_MS } from "./seed";
 
 /**
  * Random sequences of writes and reads by random callers, checked against a model of who may see
@@ -19,13 +19,6 @@ const MAX_OPERATIONS = 25;
 /** Lists spanning every run (all of the file's posts) are checked on their first pages; per-run authors' lists to the end. */
 const MAX_GLOBAL_PAGES = 3;
 const MAX_AUTHOR_PAGES = 60;
-/**
- * A passing run takes well under a minute. The generous limits leave room for shrinking a
- * failure: fast-check stops first and reports its best counterexample (with the seed) before
- * vitest would time the test out.
- */
-const PROPERTY_TIMEOUT_MS = 180_000;
-const SHRINK_TIME_LIMIT_MS = 150_000;
 
 type Status = "draft" | "published" | "archived";
 type Actor = "anon" | "A" | "B" | "admin" | "guest";

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import { toBase64Url } from "../src/lib/encoding";
 import { api, createAdmin, createPost, createUser, json, type Session, withRole } from "./helpers";
-import { fuzzSeed } from "./seed";
+import { fuzzSeed, PROPERTY_TIMEOUT_MS, SHRINK_TIME_LIMIT_MS } from "./seed";
 
 /**
  * Property-based fuzzing of every route. Reproduce a run with its seed:
@@ -19,13 +19,6 @@ const FUZZ_RUNS = 2_200;
 const MIN_FUZZED_REQUESTS = 2_000;
 const MIN_HITS_PER_ROUTE = 20;
 const ROUND_TRIP_RUNS = 80;
-/**
- * A passing run takes well under a minute. The generous limits leave room for shrinking a
- * failure: fast-check stops first and reports its best counterexample (with the seed) before
- * vitest would time the test out.
- */
-const PROPERTY_TIMEOUT_MS = 180_000;
-const SHRINK_TIME_LIMIT_MS = 150_000;
 
 /** The secret vitest.config.ts gives the test runtime; checked against the binding below. */
 const TEST_JWT_SECRET = "test-secret-for-vitest-only-0123456789abcdef";

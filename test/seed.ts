@@ -10,3 +10,11 @@ export function fuzzSeed(): number {
   const seed = raw === undefined || raw.trim() === "" ? Number.NaN : Number(raw);
   return Number.isSafeInteger(seed) ? seed | 0 : DEFAULT_SEED;
 }
+
+/**
+ * A passing run takes well under a minute. The generous limits leave room for shrinking a
+ * failure: fast-check stops first and reports its best counterexample (with the seed) before
+ * vitest would time the test out.
+ */
+export const PROPERTY_TIMEOUT_MS = 180_000;
+export const SHRINK_TIME_LIMIT_MS = 150_000;
