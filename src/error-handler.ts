@@ -1,13 +1,11 @@
 import type { ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./app-env";
-import { ApiError, errorBody, InternalError, PayloadTooLargeError, ValidationError } from "./errors";
+import { ApiError, errorBody, InternalError, ValidationError } from "./errors";
 
-/** Hono's own exceptions (from its built-in middleware) mapped onto the contract's types. */
+/** Hono's own exceptions (its validator's 400s) mapped onto the contract's types. */
 function fromHttpException(error: HTTPException): ApiError {
-  if (error.status === 413) return new PayloadTooLargeError(0);
-  if (error.status === 400) return new ValidationError(error.message || "Bad request", []);
-  return new InternalError();
+  return error.status === 400 ? new ValidationError(error.message || "Bad request", []) : new InternalError();
 }
 
 /** The first ApiError in the cause chain: Drizzle wraps driver errors (ours included) in its own. */

@@ -1,4 +1,5 @@
 import type { PostWithAuthor } from "../projections";
+import { toHex } from "./encoding";
 
 /** FNV-1a, 32 bits: cheap and stable, enough to tell two author names apart in a tag. */
 function fnv1a(text: string): string {
@@ -43,6 +44,6 @@ export function ifMatchHolds(header: string, etag: string): boolean {
 /** Weak validator of a serialised body (list pages have no version of their own). */
 export async function bodyEtag(body: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(body)));
-  const hex = [...digest.slice(0, 10)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  const hex = toHex(digest.slice(0, 10));
   return `W/"${hex}"`;
 }

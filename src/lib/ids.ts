@@ -1,4 +1,4 @@
-import { randomBytes } from "./encoding";
+import { randomBytes, toHex } from "./encoding";
 
 /** A UUIDv7 (RFC 9562): 48-bit millisecond time, then random bits; sorts by creation time. */
 export function newId(now = Date.now()): string {
@@ -10,7 +10,7 @@ export function newId(now = Date.now()): string {
   }
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  const hex = toHex(bytes);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

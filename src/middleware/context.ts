@@ -6,7 +6,7 @@ import { createDb } from "../db/client";
 import { DEFAULT_RETRY_POLICY, resilientD1 } from "../db/resilient-d1";
 import { BOOKMARK_HEADER, chooseSession, openSession } from "../db/session";
 import { ServiceUnavailableError, ValidationError } from "../errors";
-import { logWarning } from "../lib/log";
+import { addWarning, logWarning } from "../lib/log";
 
 /**
  * Puts the parsed settings, the Drizzle client (inside a D1 session, see db/session.ts) and the
@@ -41,9 +41,7 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
     new PublicCache(
       c.env.KV,
       (promise) => c.executionCtx.waitUntil(promise),
-      (message) => {
-        c.var.log.warnings = [...(c.var.log.warnings ?? []), message];
-      },
+      (message) => addWarning(c.var.log, message),
       (ms) => {
         timings.cache += ms;
       },

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { RateLimitError } from "../errors";
+import { addWarning } from "../lib/log";
 
 /** The rate-limit bindings of wrangler.toml (limits and periods are configured there). */
 export type LimiterName =
@@ -28,10 +29,7 @@ export async function enforceRateLimit(c: Context<AppEnv>, name: LimiterName, ke
   try {
     ({ success: allowed } = await c.env[name].limit({ key: `${name}:${key}` }));
   } catch (error) {
-    c.var.log.warnings = [
-      ...(c.var.log.warnings ?? []),
-      `rate limiter ${name} failed: ${error instanceof Error ? error.message : String(error)}`,
-    ];
+    addWarning(c.var.log, `rate limiter ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (!allowed) throw new RateLimitError(RETRY_AFTER_SECONDS);
 }

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { MethodNotAllowedError, NotFoundError } from "../errors";
+import { endpointsOf } from "../lib/endpoints";
 
 type RouteTable = { path: string; pattern: RegExp; methods: Set<string> }[];
 
@@ -9,12 +10,11 @@ const tables = new WeakMap<object, RouteTable>();
 
 function compile(app: Hono<AppEnv>): RouteTable {
   const byPath = new Map<string, Set<string>>();
-  for (const route of app.routes) {
-    if (route.method === "ALL") continue; // middleware, not an endpoint
-    const methods = byPath.get(route.path) ?? new Set<string>();
-    methods.add(route.method);
-    if (route.method === "GET") methods.add("HEAD");
-    byPath.set(route.path, methods);
+  for (const { method, path } of endpointsOf(app)) {
+    const methods = byPath.get(path) ?? new Set<string>();
+    methods.add(method);
+    if (method === "GET") methods.add("HEAD");
+    byPath.set(path, methods);
   }
   return [...byPath].map(([path, methods]) => ({
     path,

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import * as z from "zod/mini";
 import type { $ZodType } from "zod/v4/core";
 import type { AppEnv } from "../app-env";
+import { endpointsOf } from "../lib/endpoints";
 import { errorSchema } from "../schemas/common";
 import { annotationOf, type ErrorStatus, type RequestPart, type RouteDoc } from "./annotations";
 
@@ -128,17 +129,8 @@ export type OpenApiDocument = JsonObject & { paths: Record<string, Record<string
  */
 export function buildOpenApiDocument(app: Hono<AppEnv>): OpenApiDocument {
   const converter = new SchemaConverter();
-  const grouped = new Map<string, { method: string; path: string; handlers: unknown[] }>();
-  for (const route of app.routes) {
-    if (route.method === "ALL") continue;
-    const key = `${route.method} ${route.path}`;
-    const entry = grouped.get(key) ?? { method: route.method, path: route.path, handlers: [] };
-    entry.handlers.push(route.handler);
-    grouped.set(key, entry);
-  }
-
   const paths: Record<string, Record<string, JsonObject>> = {};
-  for (const { method, path, handlers } of grouped.values()) {
+  for (const { method, path, handlers } of endpointsOf(app)) {
     const annotations = handlers.map(annotationOf).filter((annotation) => annotation !== undefined);
     const doc = annotations.find((annotation) => annotation.kind === "doc")?.doc;
     if (!doc) throw new Error(`Route ${method} ${path} has no describeRoute()`);
