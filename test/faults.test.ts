@@ -51,37 +51,28 @@ describe("transient D1 failures", () => {
     const author = await createUser();
     // Fail the first write statement (the batch or insert of the new post); reads pass.
     const { db, state } = flakyD1(env.DB, (_n, sql) => sql === "batch" || /^insert/i.test(sql));
-    const response = await call(
-      "/v1/posts",
-      {
-        method: "POST",
-        headers: {
-          Authorization: `Bearer ${author.access_token}`,
-          "Content-Type": "application/json",
-          "Idempotency-Key": "fault-1",
+    // The same create, sent once against the failing D1 and once against the real one.
+    const create = (d1: D1Database) =>
+      call(
+        "/v1/posts",
+        {
+          method: "POST",
+          headers: {
+            Authorization: `Bearer ${author.access_token}`,
+            "Content-Type": "application/json",
+            "Idempotency-Key": "fault-1",
+          },
+          body: JSON.stringify({ title: "Never half-written", content: "x" }),
         },
-        body: JSON.stringify({ title: "Never half-written", content: "x" }),
-      },
-      db,
-    );
+        d1,
+      );
+    const response = await create(db);
     await expectError(response, 503, "ServiceUnavailableError");
     expect(state.failures).toBe(1);
     expect(await countRows("posts", "author_id", author.id)).toBe(0);
     expect(await countRows("idempotency_keys", "user_id", author.id)).toBe(0);
     // The same request succeeds once D1 is back, exactly once.
-    const retry = await call(
-      "/v1/posts",
-      {
-        method: "POST",
-        headers: {
-          Authorization: `Bearer ${author.access_token}`,
-          "Content-Type": "application/json",
-          "Idempotency-Key": "fault-1",
-        },
-        body: JSON.stringify({ title: "Never half-written", content: "x" }),
-      },
-      env.DB,
-    );
+    const retry = await create(env.DB);
     expect(retry.status).toBe(201);
     expect(await countRows("posts", "author_id", author.id)).toBe(1);
   });
