@@ -1,3 +1,7 @@
+import { ServiceUnavailableError } from "../errors";
+import { errorMessage, writeToAnyKey } from "../lib/kv-write";
+import { logWarning } from "../lib/log";
+
 /**
  * Access-token revocation without a D1 read per request: a per-user marker in KV says "tokens
  * issued before this millisecond are revoked". The auth middleware reads it on every request.
@@ -8,15 +12,31 @@ const markerKey = (userId: string) => `auth:revoked-before:${userId}`;
 /** A marker only has to outlive the tokens it revokes. */
 const MARKER_SLACK_SECONDS = 60;
 
+/**
+ * Writes the marker. Call it after the D1 writes that made the tokens invalid have committed,
+ * with the time taken then: a token signed by a refresh that committed before those writes is
+ * older than the marker. The write is retried past KV's one-write-per-second limit; if it still
+ * fails the change has been saved but the tokens live on, so the request answers 503 and the
+ * client's retry of the same request writes the marker again.
+ */
 export async function revokeAccessTokens(
   kv: KVNamespace,
   userId: string,
   accessTokenTtlSeconds: number,
-  nowMs = Date.now(),
+  revokedBeforeMs: number,
 ): Promise<void> {
-  await kv.put(markerKey(userId), String(nowMs), {
-    expirationTtl: Math.max(60, accessTokenTtlSeconds + MARKER_SLACK_SECONDS),
-  });
+  const outcome = await writeToAnyKey([markerKey(userId)], (key) =>
+    kv.put(key, String(revokedBeforeMs), {
+      expirationTtl: Math.max(60, accessTokenTtlSeconds + MARKER_SLACK_SECONDS),
+    }),
+  );
+  if (!outcome.ok) {
+    logWarning("revocation marker not written", { user_id: userId, error: errorMessage(outcome.error) });
+    throw new ServiceUnavailableError(
+      "The change was saved, but existing access tokens could not be revoked yet: send the same request again",
+      { dependency: "kv", reason: "revocation_pending" },
+    );
+  }
 }
 
 export async function isRevoked(kv: KVNamespace, userId: string, issuedAtMs: number): Promise<boolean> {

@@ -1,30 +1,62 @@
 import type { PostStatus } from "../db/schema";
-import { cacheKeys } from "./keys";
-import type { PublicCache } from "./public-cache";
-
-/** Generations a cached single post depends on. */
-export const postGenerations = (id: string) => [cacheKeys.postGeneration(id), cacheKeys.authorsGeneration()] as const;
-
-/** Generations a cached list page depends on. */
-export const listGenerations = () => [cacheKeys.listsGeneration()] as const;
+import { generationKeys } from "./keys";
+import type { GenerationTarget, PublicCache } from "./public-cache";
 
 /**
- * After any write to a post. Lists only change when the post is, or was, public; the post's own
- * entry is retired either way (it costs one KV write and keeps the rule simple).
+ * Which generations each cached representation depends on, and which ones each kind of write
+ * moves. The two halves must agree; the edge simulation (test/sim/) checks that they do.
  */
-export function afterPostWrite(
-  cache: PublicCache,
-  id: string,
+export const dependencies = {
+  /** A single post, as far as the URL tells; its author's profile is added at fill time. */
+  post: (id: string) => [generationKeys.post(id)],
+  /** Learnt from the post itself: the author whose name it embeds. */
+  postAuthor: (authorId: string) => [generationKeys.author(authorId)],
+  /** A page of `GET /v1/posts`. */
+  globalList: () => generationKeys.listShards(),
+  /** A page of `GET /v1/users/:id/posts`. */
+  authorList: (authorId: string) => [generationKeys.authorPosts(authorId), generationKeys.author(authorId)],
+} as const;
+
+/** A write whose effect is known, or one that may or may not have committed (a lost ack). */
+export type WriteResult<T> = { kind: "committed"; value: T } | { kind: "unknown" };
+
+/**
+ * What a write to a post retires. Lists only change when the post is, or was, public; when the
+ * outcome is unknown, everything it might have changed.
+ */
+export function retiredByPostWrite(
+  post: { id: string; authorId: string },
   statusBefore: PostStatus | null,
-  statusAfter: PostStatus | null,
-): Promise<void> {
-  const touchesPublic = statusBefore === "published" || statusAfter === "published";
-  return cache.bump(
-    touchesPublic ? [cacheKeys.postGeneration(id), cacheKeys.listsGeneration()] : [cacheKeys.postGeneration(id)],
-  );
+  statusAfter: PostStatus | null | "unknown",
+): GenerationTarget[] {
+  const touchesPublic = statusBefore === "published" || statusAfter === "published" || statusAfter === "unknown";
+  const own: GenerationTarget = [generationKeys.post(post.id)];
+  return touchesPublic ? [own, [generationKeys.authorPosts(post.authorId)], generationKeys.listShards()] : [own];
 }
 
-/** After an author's public profile changed (rename) or the author and its posts went away. */
-export function afterAuthorChange(cache: PublicCache): Promise<void> {
-  return cache.bump([cacheKeys.authorsGeneration(), cacheKeys.listsGeneration()]);
+/** An author's public profile changed (rename) or the author and its posts went away. */
+export function retiredByAuthorChange(authorId: string): GenerationTarget[] {
+  return [[generationKeys.author(authorId)], generationKeys.listShards()];
+}
+
+/**
+ * The write-then-invalidate sequence, in one place: run the D1 write, then move the generations
+ * it retires before answering. A write that failed may still have committed (D1 lost the
+ * acknowledgement), so its generations move too, marked so that fills read the primary.
+ */
+export async function writeThenRetire<T>(
+  cache: PublicCache,
+  write: () => Promise<T>,
+  retired: (result: WriteResult<T>) => GenerationTarget[],
+): Promise<T> {
+  let value: T;
+  try {
+    value = await write();
+  } catch (error) {
+    await cache.bump(retired({ kind: "unknown" }), "unknown");
+    throw error;
+  }
+  const targets = retired({ kind: "committed", value });
+  if (targets.length > 0) await cache.bump(targets, "committed");
+  return value;
 }

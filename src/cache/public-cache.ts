@@ -1,22 +1,54 @@
-import { newId } from "../lib/ids";
+import { type D1Bookmark, isNewerBookmark } from "../db/bookmark";
+import type { ReadFloor } from "../db/session";
+import { errorMessage, type Sleep, sleep, writeToAnyKey } from "../lib/kv-write";
+import { logWarning } from "../lib/log";
 import { timed } from "../lib/timing";
-import { KV_TIMEOUT_MS } from "./keys";
+import { floorOf, type GenerationValue, newGenerationValue, UNMOVED } from "./generations";
+import { GENERATION_TTL_SECONDS, KV_TIMEOUT_MS } from "./keys";
 
 export type CacheStatus = "HIT" | "MISS" | "BYPASS";
 
 /** A cached public response: the exact body bytes to send, and its validator. */
 export type CachedResponse = { etag: string; body: string };
-type StoredEntry = CachedResponse & { stamp: string };
+
+/** The generations an entry was filled under, by key. */
+type Stamp = Record<string, GenerationValue>;
+type StoredEntry = CachedResponse & { stamp: Stamp; bookmark?: D1Bookmark };
 
 export type Lookup =
-  /** `stamp` is what a fill must carry: the generations as they were before the D1 read. */
   | { kind: "hit"; entry: CachedResponse }
-  | { kind: "miss"; stamp: string }
+  /** `stamp` is what a fill must carry: the generations as they were before the D1 read. */
+  | { kind: "miss"; stamp: Stamp }
   /** KV failed; serve from D1 and do not fill, since the stamp is unknown. */
   | { kind: "unavailable" };
 
-/** Generations must outlive every entry stamped with them (see README, "Read cache"). */
-const GENERATION_TTL_SECONDS = 2 * 60 * 60;
+/** Keys that retire together: one key, or shards of which any one will do. */
+export type GenerationTarget = readonly string[];
+
+/** Whether the D1 write a bump follows is known to have committed. */
+export type WriteOutcome = "committed" | "unknown";
+
+/** The request's D1 session, as far as the cache needs it. */
+export type Freshness = {
+  raiseFloor(floor: ReadFloor): void;
+  getBookmark(): D1Bookmark | undefined;
+};
+
+export type PublicCacheOptions = {
+  kv: KVNamespace;
+  waitUntil: (promise: Promise<unknown>) => void;
+  /** Notes a degraded-but-served condition on the request's log line. */
+  warn: (message: string) => void;
+  freshness: Freshness;
+  /** The bookmark the client sent: an entry older than it is not served to this client. */
+  clientBookmark: D1Bookmark | undefined;
+  /** Time spent waiting on KV for the response (fills after it are not counted). */
+  onWait?: (ms: number) => void;
+  sleep?: Sleep;
+};
+
+/** After the response, bumps that failed in the request are tried again this much later. */
+const LATE_BUMP_PAUSES_MS: readonly number[] = [2000, 5000];
 
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -35,72 +67,140 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
 }
 
 /**
- * Read-through cache of public representations in KV. Fail-open: any KV error or timeout is
- * reported through `warn` and the caller serves from D1 instead.
+ * Read-through cache of public representations in KV. Fail-open: any KV error or timeout on a
+ * read is reported through `warn` and the caller serves from D1 instead. Invalidations are never
+ * dropped: see `bump`.
  */
 export class PublicCache {
-  constructor(
-    private readonly kv: KVNamespace,
-    private readonly waitUntil: (promise: Promise<unknown>) => void,
-    private readonly warn: (message: string) => void,
-    /** Time spent waiting on KV for the response (fills after it are not counted). */
-    private readonly onWait: (ms: number) => void = () => undefined,
-  ) {}
+  private readonly onWait: (ms: number) => void;
+  private readonly sleep: Sleep;
 
-  /** Reads an entry and the generations it depends on (one KV round trip). */
-  lookup(key: string, generationKeys: readonly string[]): Promise<Lookup> {
-    return timed(() => this.lookupUntimed(key, generationKeys), this.onWait);
+  constructor(private readonly options: PublicCacheOptions) {
+    this.onWait = options.onWait ?? (() => undefined);
+    this.sleep = options.sleep ?? sleep;
   }
 
-  private async lookupUntimed(key: string, generationKeys: readonly string[]): Promise<Lookup> {
+  /**
+   * Reads an entry and the generations it depends on. `dependsOn` are the generations known from
+   * the request; an entry may add its own (the post's author) at fill time. On a miss the
+   * session's floor is raised so the D1 read that refills the entry sees every write those
+   * generations record.
+   */
+  lookup(key: string, dependsOn: readonly string[]): Promise<Lookup> {
+    return timed(() => this.lookupUntimed(key, dependsOn), this.onWait);
+  }
+
+  /** For reads that bypass the cache: D1 reads at least as fresh as the generations record. */
+  async raiseFloorFor(dependsOn: readonly string[]): Promise<void> {
+    await timed(async () => {
+      try {
+        const values = await this.readGenerations(dependsOn);
+        this.raiseFloor(Object.values(values));
+      } catch (error) {
+        this.options.warn(`cache read failed: ${errorMessage(error)}`);
+      }
+    }, this.onWait);
+  }
+
+  private async lookupUntimed(key: string, dependsOn: readonly string[]): Promise<Lookup> {
     try {
-      // One bulk read for the entry and its generations: one KV round trip.
-      const values = await withTimeout(this.kv.get([key, ...generationKeys], "text"), "read");
-      const stamp = generationKeys.map((generationKey) => values.get(generationKey) ?? "0").join("|");
+      const values = await withTimeout(this.options.kv.get([key, ...dependsOn], "text"), "read");
+      const stamp: Stamp = Object.fromEntries(dependsOn.map((dep) => [dep, values.get(dep) ?? UNMOVED]));
       const raw = values.get(key) ?? null;
       if (raw !== null) {
         const entry = JSON.parse(raw) as StoredEntry;
-        if (entry.stamp === stamp) return { kind: "hit", entry: { etag: entry.etag, body: entry.body } };
+        if (await this.stillCurrent(entry, stamp))
+          return { kind: "hit", entry: { etag: entry.etag, body: entry.body } };
       }
+      this.raiseFloor(Object.values(stamp));
       return { kind: "miss", stamp };
     } catch (error) {
-      this.warn(`cache read failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.options.warn(`cache read failed: ${errorMessage(error)}`);
       return { kind: "unavailable" };
     }
   }
 
-  /** Stores an entry after the response is sent. */
-  fill(key: string, stamp: string, response: CachedResponse, ttlSeconds: number): void {
-    const entry: StoredEntry = { stamp, ...response };
-    this.waitUntil(
-      withTimeout(this.kv.put(key, JSON.stringify(entry), { expirationTtl: ttlSeconds }), "write").catch(
-        (error: unknown) => {
-          this.warn(`cache fill failed: ${error instanceof Error ? error.message : String(error)}`);
-        },
-      ),
+  /** Every generation the entry was stamped with is unchanged, and it is as fresh as the client. */
+  private async stillCurrent(entry: StoredEntry, known: Stamp): Promise<boolean> {
+    const { clientBookmark } = this.options;
+    if (clientBookmark !== undefined && isNewerBookmark(clientBookmark, entry.bookmark)) return false;
+    const own = Object.keys(entry.stamp).filter((dep) => !(dep in known));
+    if (Object.keys(known).some((dep) => entry.stamp[dep] !== known[dep])) return false;
+    if (own.length === 0) return true;
+    const current = await this.readGenerations(own);
+    return own.every((dep) => entry.stamp[dep] === current[dep]);
+  }
+
+  private async readGenerations(keys: readonly string[]): Promise<Stamp> {
+    if (keys.length === 0) return {};
+    const values = await withTimeout(this.options.kv.get([...keys], "text"), "read");
+    return Object.fromEntries(keys.map((key) => [key, values.get(key) ?? UNMOVED]));
+  }
+
+  private raiseFloor(values: Iterable<GenerationValue>): void {
+    const floor = floorOf(values);
+    if (floor) this.options.freshness.raiseFloor(floor);
+  }
+
+  /**
+   * Stores an entry after the response is sent. Call it right after the D1 read the response
+   * came from: the entry records that read's bookmark. `alsoDependsOn` are generations learnt
+   * from the data (the author of a post); the entry is only stored if the read was at least as
+   * fresh as the writes they record.
+   */
+  fill(
+    key: string,
+    miss: Extract<Lookup, { kind: "miss" }>,
+    response: CachedResponse,
+    ttlSeconds: number,
+    alsoDependsOn: readonly string[] = [],
+  ): void {
+    const bookmark = this.options.freshness.getBookmark();
+    const store = async () => {
+      const own = await this.readGenerations(alsoDependsOn);
+      const floor = floorOf(Object.values(own));
+      const readTooOld =
+        floor?.kind === "primary" ||
+        (floor?.kind === "bookmark" && (bookmark === undefined || isNewerBookmark(floor.bookmark, bookmark)));
+      if (readTooOld) return;
+      const entry: StoredEntry = { ...response, stamp: { ...miss.stamp, ...own }, ...(bookmark ? { bookmark } : {}) };
+      await withTimeout(this.options.kv.put(key, JSON.stringify(entry), { expirationTtl: ttlSeconds }), "write");
+    };
+    this.options.waitUntil(
+      store().catch((error: unknown) => {
+        this.options.warn(`cache fill failed: ${errorMessage(error)}`);
+      }),
     );
   }
 
   /**
-   * Moves generations on, which retires every entry stamped with the old ones. Awaited (not in
-   * `waitUntil`) so a read that follows the write at this location cannot see the old entry.
+   * Moves generations on after a D1 write, which retires every entry stamped with the old ones.
+   * Awaited (not in `waitUntil`) so a read that follows the write at this location cannot see
+   * an old entry. A generation KV refuses (one write per second per key, or a failure) is tried
+   * again on another shard or after a pause; one still refused is handed to `waitUntil` to keep
+   * trying after the response.
    */
-  bump(generationKeys: readonly string[]): Promise<void> {
-    return timed(() => this.bumpUntimed(generationKeys), this.onWait);
+  bump(targets: readonly GenerationTarget[], outcome: WriteOutcome): Promise<void> {
+    return timed(() => this.bumpUntimed(targets, outcome), this.onWait);
   }
 
-  private async bumpUntimed(generationKeys: readonly string[]): Promise<void> {
-    const value = newId();
-    const results = await Promise.allSettled(
-      generationKeys.map((key) =>
-        withTimeout(this.kv.put(key, value, { expirationTtl: GENERATION_TTL_SECONDS }), "write"),
-      ),
+  private async bumpUntimed(targets: readonly GenerationTarget[], outcome: WriteOutcome): Promise<void> {
+    const value = newGenerationValue(outcome === "committed" ? this.options.freshness.getBookmark() : undefined);
+    const write = (key: string) =>
+      withTimeout(this.options.kv.put(key, value, { expirationTtl: GENERATION_TTL_SECONDS }), "write");
+    const outcomes = await Promise.all(
+      targets.map(async (target) => ({ target, outcome: await writeToAnyKey(target, write, undefined, this.sleep) })),
     );
-    for (const result of results) {
-      if (result.status === "rejected") {
-        const reason = result.reason instanceof Error ? result.reason.message : String(result.reason);
-        this.warn(`cache invalidation failed: ${reason}`);
-      }
+    for (const { target, outcome: result } of outcomes) {
+      if (result.ok) continue;
+      this.options.warn(`cache invalidation of ${target.join("|")} delayed: ${errorMessage(result.error)}`);
+      this.options.waitUntil(
+        writeToAnyKey(target, write, LATE_BUMP_PAUSES_MS, this.sleep).then((late) => {
+          if (!late.ok) {
+            logWarning("cache invalidation failed", { keys: target, error: errorMessage(late.error) });
+          }
+        }),
+      );
     }
   }
 }

@@ -2,9 +2,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { bodyEtag, ifNoneMatchHits } from "../lib/etag";
 import { setCacheHeaders } from "./http";
-import { listGenerations } from "./invalidation";
 import { cacheKeys, LIST_CACHE_TTL_SECONDS } from "./keys";
-import type { CacheStatus } from "./public-cache";
 
 /** Sends a serialised JSON body as-is (cached bodies are never parsed and re-serialised). */
 export function sendJson(c: Context<AppEnv>, etag: string, body: string): Response {
@@ -14,28 +12,35 @@ export function sendJson(c: Context<AppEnv>, etag: string, body: string): Respon
 }
 
 /**
- * A list page through the cache. Only anonymous callers share pages (everyone else may also see
- * their own drafts), so authenticated callers BYPASS. `normalisedQuery` must name everything
- * that shapes the page.
+ * A list page, through the cache for anonymous callers. Everyone else may also see their own
+ * drafts, so they BYPASS the cache, but still read D1 at least as fresh as the generations
+ * record (a public write made at this location is visible to them at once). `normalisedQuery`
+ * must name everything that shapes the page; `dependsOn` every generation that can change it.
  */
-export async function servePublicList(
+export async function serveList(
   c: Context<AppEnv>,
   normalisedQuery: string,
+  dependsOn: readonly string[],
   load: () => Promise<unknown>,
 ): Promise<Response> {
-  const cacheable = c.var.actor.kind === "anonymous";
+  const { cache } = c.var;
+  const shared = c.var.actor.kind === "anonymous";
   const key = cacheKeys.list(normalisedQuery);
-  const lookup = cacheable ? await c.var.cache.lookup(key, listGenerations()) : undefined;
+  const lookup = shared ? await cache.lookup(key, dependsOn) : undefined;
   if (lookup?.kind === "hit") {
     setCacheHeaders(c, "HIT", true);
     return sendJson(c, lookup.entry.etag, lookup.entry.body);
   }
+  if (!shared) await cache.raiseFloorFor(dependsOn);
   const body = JSON.stringify(await load());
-  const etag = await bodyEtag(body);
-  if (lookup?.kind === "miss") c.var.cache.fill(key, lookup.stamp, { etag, body }, LIST_CACHE_TTL_SECONDS);
-  const status: CacheStatus = cacheable ? "MISS" : "BYPASS";
-  setCacheHeaders(c, status, cacheable);
-  return sendJson(c, etag, body);
+  if (lookup?.kind === "miss") {
+    const etag = await bodyEtag(body);
+    cache.fill(key, lookup, { etag, body }, LIST_CACHE_TTL_SECONDS);
+    setCacheHeaders(c, "MISS", true);
+    return sendJson(c, etag, body);
+  }
+  setCacheHeaders(c, shared ? "MISS" : "BYPASS", shared);
+  return sendJson(c, await bodyEtag(body), body);
 }
 
 /** Stable key text for a query: fixed parameter order, absent values left out. */

@@ -1,6 +1,6 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./client";
-import { type NewRefreshToken, type RefreshTokenRow, refreshTokens } from "./schema";
+import { type NewRefreshToken, type RefreshTokenRow, refreshTokens, users } from "./schema";
 
 export const findRefreshTokenQuery = (db: Db, tokenHash: string) =>
   db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).limit(1);
@@ -30,11 +30,21 @@ export function revokeFamily(db: Db, familyId: string, now: string) {
     .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
 }
 
-export function revokeAllForUser(db: Db, userId: string, now: string) {
+/**
+ * Ends every session of a user. With `onlyIf` (a condition on the user's row, evaluated when the
+ * statement runs) it only does so if the change it accompanies in a batch took effect.
+ */
+export function revokeAllForUser(db: Db, userId: string, now: string, onlyIf?: SQL) {
   return db
     .update(refreshTokens)
     .set({ revokedAt: now })
-    .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
+    .where(
+      and(
+        eq(refreshTokens.userId, userId),
+        isNull(refreshTokens.revokedAt),
+        onlyIf ? sql`exists (select 1 from ${users} where ${users.id} = ${userId} and ${onlyIf})` : undefined,
+      ),
+    );
 }
 
 /**

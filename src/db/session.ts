@@ -6,13 +6,16 @@
  *   writes start on the primary (`first-primary`).
  * The response carries the session's latest bookmark in `X-D1-Bookmark`.
  */
+import { type D1Bookmark, newestBookmark } from "./bookmark";
+import type { D1Like } from "./resilient-d1";
+
 export const BOOKMARK_HEADER = "X-D1-Bookmark";
 
 /** D1 bookmarks are four hex groups, e.g. `00000001-00000002-00004e6f-0d23…`. */
 const BOOKMARK_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32,64}$/;
 
 export type SessionChoice =
-  | { kind: "bookmark"; bookmark: string }
+  | { kind: "bookmark"; bookmark: D1Bookmark }
   | { kind: "constraint"; constraint: "first-primary" | "first-unconstrained" };
 
 export type SessionDecision = { ok: true; choice: SessionChoice } | { ok: false; reason: string };
@@ -30,6 +33,56 @@ export function chooseSession(method: string, bookmark: string | undefined): Ses
   return { ok: true, choice: { kind: "constraint", constraint: "first-unconstrained" } };
 }
 
-export function openSession(d1: D1Database, choice: SessionChoice): D1DatabaseSession {
-  return d1.withSession(choice.kind === "bookmark" ? choice.bookmark : choice.constraint);
+/** How fresh the next reads must be: at least a bookmark, or the primary's newest state. */
+export type ReadFloor = { kind: "bookmark"; bookmark: D1Bookmark } | { kind: "primary" };
+
+/**
+ * The request's D1 session, whose freshness floor can be raised between queries: the read cache
+ * raises it to the bookmark of the write that retired an entry, so the read that refills the
+ * entry cannot come from a replica that has not seen that write yet.
+ */
+export class RequestSession implements D1Like {
+  private session: D1DatabaseSession;
+  private onPrimary: boolean;
+  /** Newest bookmark of the sessions this request left behind when it raised its floor. */
+  private earlier: D1Bookmark | undefined;
+
+  constructor(
+    private readonly d1: D1Database,
+    choice: SessionChoice,
+  ) {
+    this.session = d1.withSession(choice.kind === "bookmark" ? choice.bookmark : choice.constraint);
+    this.onPrimary = choice.kind === "constraint" && choice.constraint === "first-primary";
+  }
+
+  /** Later queries read at least as fresh as `floor`. */
+  raiseFloor(floor: ReadFloor): void {
+    if (this.onPrimary) return;
+    if (floor.kind === "primary") {
+      this.switchTo("first-primary");
+      this.onPrimary = true;
+      return;
+    }
+    const current = this.getBookmark();
+    if (current !== undefined && current >= floor.bookmark) return;
+    this.switchTo(floor.bookmark);
+  }
+
+  /** The newest bookmark this request has read or written at; undefined before any query. */
+  getBookmark(): D1Bookmark | undefined {
+    return newestBookmark(this.earlier, this.session.getBookmark() ?? undefined);
+  }
+
+  prepare(query: string): D1PreparedStatement {
+    return this.session.prepare(query);
+  }
+
+  batch<T = unknown>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
+    return this.session.batch<T>(statements);
+  }
+
+  private switchTo(constraintOrBookmark: string): void {
+    this.earlier = this.getBookmark();
+    this.session = this.d1.withSession(constraintOrBookmark);
+  }
 }

@@ -1,4 +1,5 @@
 import { and, desc, eq, gte, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Cursor } from "../lib/cursor";
 import type { Db } from "./client";
 import { afterCursor } from "./keyset";
@@ -33,21 +34,25 @@ export type UserChanges = { name?: string; role?: Role; isActive?: boolean; pass
 
 export type GuardedResult<T> = { kind: "ok"; value: T } | { kind: "not-found" } | { kind: "last-admin" };
 
-/** Updates a user unless that would leave no active admin. */
+/**
+ * Updates a user unless that would leave no active admin. `alongside` are statements that commit
+ * in the same batch (ending the user's sessions), so the change and its consequences are atomic.
+ */
 export async function updateUserGuarded(
   db: Db,
   id: string,
   changes: UserChanges,
   updatedAt: string,
+  alongside: BatchItem<"sqlite">[] = [],
 ): Promise<GuardedResult<UserRow>> {
-  const updated = await db
+  const update = db
     .update(users)
     .set({ ...changes, updatedAt })
     .where(
       and(eq(users.id, id), keepsAnActiveAdmin(id, { role: changes.role ?? null, isActive: changes.isActive ?? null })),
     )
-    .returning()
-    .get();
+    .returning();
+  const [[updated]] = await db.batch([update, ...alongside]);
   if (updated) return { kind: "ok", value: updated };
   return (await findUserById(db, id)) ? { kind: "last-admin" } : { kind: "not-found" };
 }

@@ -4,7 +4,7 @@ import { PublicCache } from "../cache/public-cache";
 import { loadSettings } from "../config";
 import { createDb } from "../db/client";
 import { DEFAULT_RETRY_POLICY, resilientD1 } from "../db/resilient-d1";
-import { BOOKMARK_HEADER, chooseSession, openSession } from "../db/session";
+import { BOOKMARK_HEADER, chooseSession, RequestSession } from "../db/session";
 import { ServiceUnavailableError, ValidationError } from "../errors";
 import { addWarning, logWarning } from "../lib/log";
 
@@ -26,7 +26,7 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
       { path: BOOKMARK_HEADER, message: decision.reason },
     ]);
   }
-  const session = openSession(c.env.DB, decision.choice);
+  const session = new RequestSession(c.env.DB, decision.choice);
   const { timings } = c.var;
   c.set(
     "db",
@@ -38,14 +38,16 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
   );
   c.set(
     "cache",
-    new PublicCache(
-      c.env.KV,
-      (promise) => c.executionCtx.waitUntil(promise),
-      (message) => addWarning(c.var.log, message),
-      (ms) => {
+    new PublicCache({
+      kv: c.env.KV,
+      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+      warn: (message) => addWarning(c.var.log, message),
+      freshness: session,
+      clientBookmark: decision.choice.kind === "bookmark" ? decision.choice.bookmark : undefined,
+      onWait: (ms) => {
         timings.cache += ms;
       },
-    ),
+    }),
   );
   c.set("actor", { kind: "anonymous" });
   await next();

@@ -19,6 +19,9 @@ export const responseHeaders = createMiddleware<AppEnv>(async (c, next) => {
   if (c.res.headers.get("Content-Type") === "application/json") {
     c.header("Content-Type", "application/json; charset=utf-8");
   }
+  // Personal by default: only a handler that knows a response is the same for everyone (a public
+  // read, cache/http.ts) marks it public. Errors, tokens and /v1/users/* are never stored.
+  if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "private, no-store");
   c.header("X-Content-Type-Options", "nosniff");
   c.header("Referrer-Policy", "no-referrer");
   c.header("X-Frame-Options", "DENY");

@@ -2,9 +2,9 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import type { AppEnv } from "../app-env";
 import { setCacheHeaders } from "../cache/http";
-import { afterPostWrite, postGenerations } from "../cache/invalidation";
+import { dependencies, retiredByPostWrite, writeThenRetire } from "../cache/invalidation";
 import { cacheKeys, POST_CACHE_TTL_SECONDS } from "../cache/keys";
-import { normaliseQuery, sendJson, servePublicList } from "../cache/read-through";
+import { normaliseQuery, sendJson, serveList } from "../cache/read-through";
 import { isUniqueViolation } from "../db/errors";
 import { findStoredResponse, recordResponseStatements } from "../db/idempotency";
 import { deletePost, findPostWithAuthor, listPosts, updatePost } from "../db/posts";
@@ -63,7 +63,7 @@ export const postRoutes = new Hono<AppEnv>()
         cursor: cursor && encodeCursor(cursor),
         limit,
       });
-      return servePublicList(c, key, async () => {
+      return serveList(c, key, dependencies.globalList(), async () => {
         const rows = await listPosts(c.var.db, postScope(c.var.actor), { status, authorId: author_id }, cursor, limit);
         return toPage(rows, limit, ({ post }) => post, toPostJson);
       });
@@ -86,7 +86,7 @@ export const postRoutes = new Hono<AppEnv>()
       const { id } = c.req.valid("param");
       const { cache, actor } = c.var;
       // Published posts look the same to everyone, so any caller may be served the public entry.
-      const lookup = await cache.lookup(cacheKeys.post(id), postGenerations(id));
+      const lookup = await cache.lookup(cacheKeys.post(id), dependencies.post(id));
       if (lookup.kind === "hit") {
         setCacheHeaders(c, "HIT", true);
         return sendJson(c, lookup.entry.etag, lookup.entry.body);
@@ -97,8 +97,10 @@ export const postRoutes = new Hono<AppEnv>()
       const etag = postEtag(found);
       const body = JSON.stringify(toPostJson(found));
       const isPublic = found.post.status === "published";
-      if (isPublic && lookup.kind === "miss")
-        cache.fill(cacheKeys.post(id), lookup.stamp, { etag, body }, POST_CACHE_TTL_SECONDS);
+      if (isPublic && lookup.kind === "miss") {
+        const author = dependencies.postAuthor(found.post.authorId);
+        cache.fill(cacheKeys.post(id), lookup, { etag, body }, POST_CACHE_TTL_SECONDS, author);
+      }
       setCacheHeaders(c, isPublic ? "MISS" : "BYPASS", isPublic);
       return sendJson(c, etag, body);
     },
@@ -144,6 +146,8 @@ export const postRoutes = new Hono<AppEnv>()
         }
         // Our own serialised PostJson; parsing and re-serialising yields the same bytes.
         const post = JSON.parse(stored.body) as PostJson;
+        // The first attempt may have died between its commit and its invalidation: redo it.
+        await c.var.cache.bump(retiredByPostWrite({ id: post.id, authorId: actor.id }, null, post.status), "committed");
         c.header("Location", `/v1/posts/${post.id}`);
         c.header("ETag", postEtag({ post: { version: post.version }, authorName: post.author.name }));
         c.header("Idempotent-Replayed", "true");
@@ -169,7 +173,7 @@ export const postRoutes = new Hono<AppEnv>()
       };
       const json = toPostJson({ post: row, authorName: author.name });
       const insert = db.insert(posts).values(row);
-      try {
+      const write = async () => {
         if (idempotencyKey) {
           // One batch: the post and the record of its response commit together or not at all.
           const record = { requestHash, status: 201, body: JSON.stringify(json) };
@@ -177,13 +181,17 @@ export const postRoutes = new Hono<AppEnv>()
         } else {
           await insert;
         }
+      };
+      try {
+        await writeThenRetire(c.var.cache, write, (result) =>
+          retiredByPostWrite(row, null, result.kind === "committed" ? row.status : "unknown"),
+        );
       } catch (error) {
         // A concurrent request with the same key won the race: answer as its replay would.
         const raced = idempotencyKey && isUniqueViolation(error) ? await replay() : undefined;
         if (raced) return raced;
         throw error;
       }
-      await afterPostWrite(c.var.cache, row.id, null, row.status);
       c.header("Location", `/v1/posts/${row.id}`);
       c.header("ETag", postEtag({ post: row, authorName: author.name }));
       return c.json(json, 201);
@@ -219,7 +227,14 @@ export const postRoutes = new Hono<AppEnv>()
       }
       // With If-Match the update is also conditional in SQL, closing the read-then-write gap.
       const expectedVersion = ifMatch === undefined ? undefined : found.post.version;
-      const updated = await updatePost(db, id, changes, expectedVersion, isoNow());
+      const updated = await writeThenRetire(
+        c.var.cache,
+        () => updatePost(db, id, changes, expectedVersion, isoNow()),
+        (result) => {
+          if (result.kind === "unknown") return retiredByPostWrite(found.post, found.post.status, "unknown");
+          return result.value ? retiredByPostWrite(found.post, found.post.status, result.value.status) : [];
+        },
+      );
       if (!updated) {
         const current = ifMatch === undefined ? undefined : await findPostWithAuthor(db, id);
         if (current) {
@@ -227,7 +242,6 @@ export const postRoutes = new Hono<AppEnv>()
         }
         throw NotFoundError.resource("post", id);
       }
-      await afterPostWrite(c.var.cache, id, found.post.status, updated.status);
       const result = { post: updated, authorName: found.authorName };
       c.header("ETag", postEtag(result));
       return c.json(toPostJson(result));
@@ -251,8 +265,15 @@ export const postRoutes = new Hono<AppEnv>()
       const found = await findPostWithAuthor(db, id);
       if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
       if (!can(actor, "post:delete")) throw new PermissionError("Only admins delete posts; archive it instead");
-      if (!(await deletePost(db, id))) throw NotFoundError.resource("post", id);
-      await afterPostWrite(c.var.cache, id, found.post.status, null);
+      const deleted = await writeThenRetire(
+        c.var.cache,
+        () => deletePost(db, id),
+        (result) =>
+          result.kind === "unknown" || result.value
+            ? retiredByPostWrite(found.post, found.post.status, result.kind === "unknown" ? "unknown" : null)
+            : [],
+      );
+      if (!deleted) throw NotFoundError.resource("post", id);
       return c.body(null, 204);
     },
   );

@@ -1,13 +1,22 @@
+import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import type { AppEnv } from "../app-env";
 import { hashPassword, verifyPassword } from "../auth/password";
 import { revokeAccessTokens } from "../auth/revocation";
-import { afterAuthorChange } from "../cache/invalidation";
-import { normaliseQuery, servePublicList } from "../cache/read-through";
+import { dependencies, retiredByAuthorChange, type WriteResult, writeThenRetire } from "../cache/invalidation";
+import { normaliseQuery, serveList } from "../cache/read-through";
 import { listPostsOfAuthor } from "../db/posts";
 import { revokeAllForUser } from "../db/refresh-tokens";
-import { deleteUserGuarded, findUserById, listUsers, type UserChanges, updateUserGuarded } from "../db/users";
+import { users } from "../db/schema";
+import {
+  deleteUserGuarded,
+  findUserById,
+  type GuardedResult,
+  listUsers,
+  type UserChanges,
+  updateUserGuarded,
+} from "../db/users";
 import { AuthenticationError, ConflictError, NotFoundError, PermissionError } from "../errors";
 import { encodeCursor } from "../lib/cursor";
 import { isoNow } from "../lib/ids";
@@ -33,6 +42,20 @@ const LAST_ADMIN = "The last active admin cannot be demoted, deactivated or dele
 
 function requireAction(allowed: boolean): void {
   if (!allowed) throw new PermissionError();
+}
+
+/**
+ * What a write to user `id` retires from the read cache: the author's cached posts and lists,
+ * when the public name changed (`nameBefore`) or the user went away (no `nameBefore`), or when
+ * the write's outcome is unknown.
+ */
+function retiredByUserWrite(id: string, nameBefore?: string) {
+  return (result: WriteResult<GuardedResult<{ name: string }>>) => {
+    const changed =
+      result.kind === "unknown" ||
+      (result.value.kind === "ok" && (nameBefore === undefined || result.value.value.name !== nameBefore));
+    return changed ? retiredByAuthorChange(id) : [];
+  };
 }
 
 export const userRoutes = new Hono<AppEnv>()
@@ -74,20 +97,24 @@ export const userRoutes = new Hono<AppEnv>()
       if (!user) throw new AuthenticationError("Account no longer exists");
       const changes: UserChanges = {};
       if (body.name !== undefined) changes.name = body.name;
-      if (body.password !== undefined) {
-        if (!(await verifyPassword(body.current_password ?? "", user.passwordHash))) {
-          throw new AuthenticationError("Current password is incorrect");
-        }
+      if (body.password !== undefined && (await verifyPassword(body.current_password ?? "", user.passwordHash))) {
         changes.passwordHash = await hashPassword(body.password);
+      } else if (body.password !== undefined && !(await verifyPassword(body.password, user.passwordHash))) {
+        throw new AuthenticationError("Current password is incorrect");
       }
-      const nowMs = Date.now();
-      const result = await updateUserGuarded(db, actor.id, changes, isoNow(nowMs));
+      // Otherwise the new password is already the current one: this repeats a change whose
+      // token revocation did not complete, and completes it below.
+      const now = isoNow();
+      const endSessions = changes.passwordHash ? [revokeAllForUser(db, actor.id, now)] : [];
+      const result = await writeThenRetire(
+        c.var.cache,
+        () => updateUserGuarded(db, actor.id, changes, now, endSessions),
+        retiredByUserWrite(actor.id, user.name),
+      );
       if (result.kind !== "ok") throw new AuthenticationError("Account no longer exists");
-      if (result.value.name !== user.name) await afterAuthorChange(c.var.cache);
-      if (changes.passwordHash) {
-        // A new password ends every session, this one included.
-        await revokeAllForUser(db, actor.id, isoNow(nowMs));
-        await revokeAccessTokens(c.env.KV, actor.id, settings.ACCESS_TOKEN_TTL_SECONDS, nowMs);
+      if (body.password !== undefined) {
+        // A new password ends every session, this one included; timed after the commit above.
+        await revokeAccessTokens(c.env.KV, actor.id, settings.ACCESS_TOKEN_TTL_SECONDS, Date.now());
       }
       return c.json(toUserJson(result.value));
     },
@@ -105,11 +132,15 @@ export const userRoutes = new Hono<AppEnv>()
     requireUser,
     async (c) => {
       const actor = userActor(c.var.actor);
-      const result = await deleteUserGuarded(c.var.db, actor.id);
+      const result = await writeThenRetire(
+        c.var.cache,
+        () => deleteUserGuarded(c.var.db, actor.id),
+        retiredByUserWrite(actor.id),
+      );
       if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });
+      // Also when the account is already gone: this may repeat a deletion whose revocation failed.
+      await revokeAccessTokens(c.env.KV, actor.id, c.var.settings.ACCESS_TOKEN_TTL_SECONDS, Date.now());
       if (result.kind === "not-found") throw new AuthenticationError("Account no longer exists");
-      await revokeAccessTokens(c.env.KV, actor.id, c.var.settings.ACCESS_TOKEN_TTL_SECONDS);
-      await afterAuthorChange(c.var.cache);
       return c.body(null, 204);
     },
   )
@@ -179,18 +210,23 @@ export const userRoutes = new Hono<AppEnv>()
       if (is_active !== undefined) changes.isActive = is_active;
       const before = await findUserById(db, id);
       if (!before) throw NotFoundError.resource("user", id);
-      const nowMs = Date.now();
-      const result = await updateUserGuarded(db, id, changes, isoNow(nowMs));
+      const now = isoNow();
+      // Deactivation ends the user's sessions in the same batch, if the guarded update happened.
+      const endSessions = is_active === false ? [revokeAllForUser(db, id, now, sql`${users.isActive} = 0`)] : [];
+      const result = await writeThenRetire(
+        c.var.cache,
+        () => updateUserGuarded(db, id, changes, now, endSessions),
+        retiredByUserWrite(id, before.name),
+      );
       if (result.kind === "not-found") throw NotFoundError.resource("user", id);
       if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });
-      const user = result.value;
-      if (user.role !== before.role || user.isActive !== before.isActive) {
+      if (role !== undefined || is_active !== undefined) {
         // Tokens carry the role, so a role change or deactivation must retire the ones out there.
-        await revokeAccessTokens(c.env.KV, id, settings.ACCESS_TOKEN_TTL_SECONDS, nowMs);
+        // Written whenever the request names them, so repeating a request whose revocation
+        // failed completes it.
+        await revokeAccessTokens(c.env.KV, id, settings.ACCESS_TOKEN_TTL_SECONDS, Date.now());
       }
-      if (!user.isActive && before.isActive) await revokeAllForUser(db, id, isoNow(nowMs));
-      if (user.name !== before.name) await afterAuthorChange(c.var.cache);
-      return c.json(toUserJson(user));
+      return c.json(toUserJson(result.value));
     },
   )
   .delete(
@@ -208,11 +244,11 @@ export const userRoutes = new Hono<AppEnv>()
     async (c) => {
       requireAction(can(c.var.actor, "user:manage"));
       const { id } = c.req.valid("param");
-      const result = await deleteUserGuarded(c.var.db, id);
-      if (result.kind === "not-found") throw NotFoundError.resource("user", id);
+      const result = await writeThenRetire(c.var.cache, () => deleteUserGuarded(c.var.db, id), retiredByUserWrite(id));
       if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });
-      await revokeAccessTokens(c.env.KV, id, c.var.settings.ACCESS_TOKEN_TTL_SECONDS);
-      await afterAuthorChange(c.var.cache);
+      // Also when the user is already gone: this may repeat a deletion whose revocation failed.
+      await revokeAccessTokens(c.env.KV, id, c.var.settings.ACCESS_TOKEN_TTL_SECONDS, Date.now());
+      if (result.kind === "not-found") throw NotFoundError.resource("user", id);
       return c.body(null, 204);
     },
   )
@@ -233,7 +269,7 @@ export const userRoutes = new Hono<AppEnv>()
       const { id } = c.req.valid("param");
       const { status, cursor, limit } = c.req.valid("query");
       const key = normaliseQuery(`users/${id}/posts`, { status, cursor: cursor && encodeCursor(cursor), limit });
-      return servePublicList(c, key, async () => {
+      return serveList(c, key, dependencies.authorList(id), async () => {
         const rows = await listPostsOfAuthor(c.var.db, postScope(c.var.actor), id, status, cursor, limit);
         if (!rows) throw NotFoundError.resource("user", id);
         return toPage(rows, limit, ({ post }) => post, toPostJson);
