@@ -75,6 +75,8 @@ export const refreshTokens = sqliteTable(
     uniqueIndex("refresh_tokens_hash_unique").on(t.tokenHash),
     index("refresh_tokens_family_idx").on(t.familyId),
     index("refresh_tokens_user_idx").on(t.userId),
+    // Housekeeping deletes expired rows in batches (src/db/housekeeping.ts).
+    index("refresh_tokens_expires_at_idx").on(t.expiresAt),
   ],
 );
 
