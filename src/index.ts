@@ -1,3 +1,11 @@
 import { app } from "./app";
+import { createDb } from "./db/client";
+import { runHousekeeping } from "./db/housekeeping";
 
-export default app satisfies ExportedHandler<Cloudflare.Env>;
+export default {
+  fetch: app.fetch,
+  /** Cron Triggers (wrangler.toml `[triggers]`): prune expired rows in bounded batches. */
+  scheduled: async (controller, env) => {
+    await runHousekeeping(createDb(env.DB), controller);
+  },
+} satisfies ExportedHandler<Cloudflare.Env>;
