@@ -12,6 +12,32 @@ const LIMITERS = [
   "POST_WRITE_USER_LIMITER",
 ] as const;
 
+/** Locations of the edge simulation; each has its own KV namespace and D1 read replica. */
+const SIM_LOCATIONS = ["A", "B", "C"] as const;
+
+/** The workerd runtime with the Worker's bindings, its migrations, and test-only bindings. */
+function workersRuntime(migrations: Awaited<ReturnType<typeof readD1Migrations>>) {
+  return cloudflareTest({
+    wrangler: { configPath: "./wrangler.toml" },
+    miniflare: {
+      bindings: { JWT_SECRET: TEST_JWT_SECRET, TEST_MIGRATIONS: migrations },
+      kvNamespaces: SIM_LOCATIONS.map((location) => `SIM_KV_${location}`),
+      d1Databases: SIM_LOCATIONS.map((location) => `SIM_REPLICA_${location}`),
+      // The suite makes many accounts from one address, so the production limits are
+      // raised here; test/rate-limit.test.ts swaps in TEST_STRICT_LIMITER to see 429s.
+      ratelimits: {
+        ...Object.fromEntries(
+          LIMITERS.map((name, index) => [
+            name,
+            { namespace_id: String(9001 + index), simple: { limit: 100_000, period: 60 } },
+          ]),
+        ),
+        TEST_STRICT_LIMITER: { namespace_id: "9100", simple: { limit: 3, period: 60 } },
+      },
+    },
+  });
+}
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
@@ -21,30 +47,23 @@ export default defineConfig(async () => {
       silent: true,
       projects: [
         {
-          plugins: [
-            cloudflareTest({
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: {
-                bindings: { JWT_SECRET: TEST_JWT_SECRET, TEST_MIGRATIONS: migrations },
-                // The suite makes many accounts from one address, so the production limits are
-                // raised here; test/rate-limit.test.ts swaps in TEST_STRICT_LIMITER to see 429s.
-                ratelimits: {
-                  ...Object.fromEntries(
-                    LIMITERS.map((name, index) => [
-                      name,
-                      { namespace_id: String(9001 + index), simple: { limit: 100_000, period: 60 } },
-                    ]),
-                  ),
-                  TEST_STRICT_LIMITER: { namespace_id: "9100", simple: { limit: 3, period: 60 } },
-                },
-              },
-            }),
-          ],
+          plugins: [workersRuntime(migrations)],
           test: {
             name: "workers",
             include: ["test/**/*.test.ts"],
-            exclude: ["test/e2e/**", "test/node/**"],
+            exclude: ["test/e2e/**", "test/node/**", "test/sim/**"],
             setupFiles: ["./test/setup.ts"],
+          },
+        },
+        {
+          // The edge simulation (test/sim/README.md): several locations, lagging replicas, KV
+          // propagation and its per-key write limit, over the real local D1 and KV.
+          plugins: [workersRuntime(migrations)],
+          test: {
+            name: "sim",
+            include: ["test/sim/**/*.test.ts"],
+            setupFiles: ["./test/setup.ts"],
+            testTimeout: 120_000,
           },
         },
         {

@@ -42,5 +42,6 @@ export async function revokeAccessTokens(
 export async function isRevoked(kv: KVNamespace, userId: string, issuedAtMs: number): Promise<boolean> {
   const marker = await kv.get(markerKey(userId));
   if (marker === null) return false;
-  return issuedAtMs < Number(marker);
+  // At or before: the marker is taken after the revoking write committed, in the same clock.
+  return issuedAtMs <= Number(marker);
 }

@@ -12,7 +12,7 @@ export type CacheStatus = "HIT" | "MISS" | "BYPASS";
 export type CachedResponse = { etag: string; body: string };
 
 /** The generations an entry was filled under, by key. */
-type Stamp = Record<string, GenerationValue>;
+export type Stamp = Record<string, GenerationValue>;
 type StoredEntry = CachedResponse & { stamp: Stamp; bookmark?: D1Bookmark };
 
 export type Lookup =
@@ -143,33 +143,53 @@ export class PublicCache {
   }
 
   /**
+   * Runs the D1 read behind a miss when the entry also depends on generations learnt from the
+   * data (the author of a post). Those are read after it; if one records a write newer than the
+   * read, the floor is raised and the read runs again, so the response (and the entry filled
+   * from it) reflects that write. `stamp` is undefined when KV could not say (then do not fill).
+   */
+  async loadFresh<T>(
+    load: () => Promise<T>,
+    alsoDependsOn: (value: T) => readonly string[],
+  ): Promise<{ value: T; stamp: Stamp | undefined }> {
+    const value = await load();
+    const keys = alsoDependsOn(value);
+    let stamp: Stamp;
+    try {
+      stamp = await timed(() => this.readGenerations(keys), this.onWait);
+    } catch (error) {
+      this.options.warn(`cache read failed: ${errorMessage(error)}`);
+      return { value, stamp: undefined };
+    }
+    const floor = floorOf(Object.values(stamp));
+    const read = this.options.freshness.getBookmark();
+    const tooOld =
+      floor?.kind === "primary" ||
+      (floor?.kind === "bookmark" && (read === undefined || isNewerBookmark(floor.bookmark, read)));
+    if (!floor || !tooOld) return { value, stamp };
+    this.options.freshness.raiseFloor(floor);
+    return { value: await load(), stamp };
+  }
+
+  /**
    * Stores an entry after the response is sent. Call it right after the D1 read the response
-   * came from: the entry records that read's bookmark. `alsoDependsOn` are generations learnt
-   * from the data (the author of a post); the entry is only stored if the read was at least as
-   * fresh as the writes they record.
+   * came from: the entry records that read's bookmark. `learnt` is the stamp `loadFresh` gave.
    */
   fill(
     key: string,
     miss: Extract<Lookup, { kind: "miss" }>,
     response: CachedResponse,
     ttlSeconds: number,
-    alsoDependsOn: readonly string[] = [],
+    learnt: Stamp = {},
   ): void {
     const bookmark = this.options.freshness.getBookmark();
-    const store = async () => {
-      const own = await this.readGenerations(alsoDependsOn);
-      const floor = floorOf(Object.values(own));
-      const readTooOld =
-        floor?.kind === "primary" ||
-        (floor?.kind === "bookmark" && (bookmark === undefined || isNewerBookmark(floor.bookmark, bookmark)));
-      if (readTooOld) return;
-      const entry: StoredEntry = { ...response, stamp: { ...miss.stamp, ...own }, ...(bookmark ? { bookmark } : {}) };
-      await withTimeout(this.options.kv.put(key, JSON.stringify(entry), { expirationTtl: ttlSeconds }), "write");
-    };
+    const entry: StoredEntry = { ...response, stamp: { ...miss.stamp, ...learnt }, ...(bookmark ? { bookmark } : {}) };
     this.options.waitUntil(
-      store().catch((error: unknown) => {
-        this.options.warn(`cache fill failed: ${errorMessage(error)}`);
-      }),
+      withTimeout(this.options.kv.put(key, JSON.stringify(entry), { expirationTtl: ttlSeconds }), "write").catch(
+        (error: unknown) => {
+          this.options.warn(`cache fill failed: ${errorMessage(error)}`);
+        },
+      ),
     );
   }
 

@@ -91,15 +91,18 @@ export const postRoutes = new Hono<AppEnv>()
         setCacheHeaders(c, "HIT", true);
         return sendJson(c, lookup.entry.etag, lookup.entry.body);
       }
-      const found = await findPostWithAuthor(c.var.db, id);
+      // The post embeds its author's name: read at least as fresh as the author's generation too.
+      const { value: found, stamp } = await cache.loadFresh(
+        () => findPostWithAuthor(c.var.db, id),
+        (post) => (post ? dependencies.postAuthor(post.post.authorId) : []),
+      );
       // A post the caller may not see answers exactly like one that never existed.
       if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
       const etag = postEtag(found);
       const body = JSON.stringify(toPostJson(found));
       const isPublic = found.post.status === "published";
-      if (isPublic && lookup.kind === "miss") {
-        const author = dependencies.postAuthor(found.post.authorId);
-        cache.fill(cacheKeys.post(id), lookup, { etag, body }, POST_CACHE_TTL_SECONDS, author);
+      if (isPublic && lookup.kind === "miss" && stamp) {
+        cache.fill(cacheKeys.post(id), lookup, { etag, body }, POST_CACHE_TTL_SECONDS, stamp);
       }
       setCacheHeaders(c, isPublic ? "MISS" : "BYPASS", isPublic);
       return sendJson(c, etag, body);

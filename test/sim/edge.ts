@@ -1,0 +1,82 @@
+import { applyD1Migrations, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { app } from "../../src/app";
+import { SimClock } from "./clock";
+import { D1ReplicaLagSimulator } from "./d1-replication";
+import { KvPropagationSimulator } from "./kv-propagation";
+
+export const LOCATIONS = ["A", "B", "C"] as const;
+export type Location = (typeof LOCATIONS)[number];
+
+/** The bound the README states for other locations: KV's propagation window. */
+export const PROPAGATION_BOUND_MS = 60_000;
+
+const BASE = "https://edge.test";
+
+/**
+ * The real app (`app.fetch`) run at several simulated locations. Each location has its own view
+ * of KV (its own local namespace, reached by other locations' writes only after a delay) and its
+ * own D1 read replica (behind the primary until the test lets it catch up). Everything a request
+ * touches is the real local D1 and KV; only lag, propagation, KV's write limit and injected
+ * faults are simulated, by the two wrappers named for that.
+ */
+export class EdgeSimulation {
+  readonly clock = new SimClock();
+  readonly kv: KvPropagationSimulator;
+  readonly d1: D1ReplicaLagSimulator;
+  private readonly envs: Record<string, Cloudflare.Env>;
+
+  private constructor() {
+    this.kv = new KvPropagationSimulator(
+      this.clock,
+      { A: env.SIM_KV_A, B: env.SIM_KV_B, C: env.SIM_KV_C },
+      () => PROPAGATION_BOUND_MS,
+    );
+    this.d1 = new D1ReplicaLagSimulator(env.DB, { A: env.SIM_REPLICA_A, B: env.SIM_REPLICA_B, C: env.SIM_REPLICA_C });
+    this.envs = Object.fromEntries(
+      LOCATIONS.map((location) => [
+        location,
+        { ...env, DB: this.d1.databaseAt(location), KV: this.kv.viewAt(location) } as Cloudflare.Env,
+      ]),
+    );
+  }
+
+  static async create(): Promise<EdgeSimulation> {
+    for (const replica of [env.SIM_REPLICA_A, env.SIM_REPLICA_B, env.SIM_REPLICA_C]) {
+      await applyD1Migrations(replica, env.TEST_MIGRATIONS);
+    }
+    const sim = new EdgeSimulation();
+    await sim.reset();
+    return sim;
+  }
+
+  /** One request at a location; its `waitUntil` work (cache fills) finishes before it returns. */
+  async fetch(location: Location, path: string, init: RequestInit = {}): Promise<Response> {
+    const ctx = createExecutionContext();
+    const response = await app.fetch(new Request(`${BASE}${path}`, init), this.envs[location], ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+
+  /** Everything written has reached every location and every replica. */
+  async settle(): Promise<void> {
+    this.clock.advance(PROPAGATION_BOUND_MS + 1);
+    await this.kv.deliverAll(true);
+    await this.d1.catchUpAll();
+  }
+
+  /** Empty D1 everywhere, empty KV everywhere, no pending propagation, no faults. */
+  async reset(): Promise<void> {
+    this.kv.faults = {};
+    this.d1.faults = {};
+    this.kv.forget();
+    await this.d1.wipe();
+    for (const namespace of [env.SIM_KV_A, env.SIM_KV_B, env.SIM_KV_C]) {
+      for (let page = await namespace.list(); ; page = await namespace.list({ cursor: page.cursor })) {
+        await Promise.all(page.keys.map(({ name }) => namespace.delete(name)));
+        if (page.list_complete) break;
+      }
+    }
+    this.clock.advance(2 * PROPAGATION_BOUND_MS);
+  }
+}
