@@ -1,38 +1,23 @@
-// /docs in a real headless Chromium (Debian's, driven by playwright-core), against wrangler dev.
+// /docs in a real headless Chromium (driven by playwright-core), against wrangler dev.
 // No network beyond localhost: Swagger UI's files come from the Worker's static assets.
-import { existsSync, mkdirSync } from "node:fs";
-import { type Browser, chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { launchChromium } from "./browser";
 
-const CHROMIUM = "/usr/bin/chromium";
 const base = inject("baseUrl");
-// CI installs Chromium (.ci/run); elsewhere a missing browser skips rather than fails.
-const available = existsSync(CHROMIUM) || process.env.CI === "true";
 
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  if (!available) return;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
 });
 
-describe.skipIf(!available)("GET /docs in a browser", () => {
+describe("GET /docs in a browser", () => {
   it("renders the operations, authorises with a token and tries requests", async () => {
     if (!browser) throw new Error("browser did not start");
     const email = `docs-${Date.now()}@example.com`;
