@@ -23,7 +23,11 @@ export class SimClient {
 
   static async register(sim: EdgeSimulation, location: Location, name: string): Promise<SimClient> {
     counter += 1;
-    const client = new SimClient(sim, `sim-${counter}-${Math.random().toString(36).slice(2, 8)}@example.com`, "pass-word-1");
+    const client = new SimClient(
+      sim,
+      `sim-${counter}-${Math.random().toString(36).slice(2, 8)}@example.com`,
+      "pass-word-1",
+    );
     const response = await client.send(location, "/v1/auth/register", {
       method: "POST",
       body: { email: client.email, name, password: client.password },

@@ -92,7 +92,9 @@ export class D1ReplicaLagSimulator {
   async wipe(): Promise<void> {
     for (const db of [this.primary, ...Object.values(this.replicas)]) {
       const tables = await db
-        .prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'd1_%' and name not like '\\_%' escape '\\'")
+        .prepare(
+          "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'd1_%' and name not like '\\_%' escape '\\'",
+        )
         .all<{ name: string }>();
       await db.batch([
         db.prepare("pragma defer_foreign_keys = on"),

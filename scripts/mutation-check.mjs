@@ -1,0 +1,127 @@
+// `npm run test:mutations [-- NAME…]`: breaks one invalidation or freshness rule at a time in a
+// scratch copy of the repository and runs the suites that guard the read cache against it,
+// printing which suites catch which break. A rule no suite catches is a gap in the tests.
+// Takes about 15 minutes; the figures go into the README ("How the edge simulation works").
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const MUTATIONS = [
+  {
+    name: "publish/unpublish no longer retires list pages",
+    file: "src/cache/invalidation.ts",
+    from: 'const touchesPublic = statusBefore === "published" || statusAfter === "published" || statusAfter === "unknown";',
+    to: 'const touchesPublic = (statusBefore === "published" && statusAfter === "published") || statusAfter === "unknown";',
+  },
+  {
+    name: "a post write no longer retires the post's own entry",
+    file: "src/cache/invalidation.ts",
+    from: "return touchesPublic ? [own, [generationKeys.authorPosts(post.authorId)], generationKeys.listShards()] : [own];",
+    to: "return touchesPublic ? [[generationKeys.authorPosts(post.authorId)], generationKeys.listShards()] : [];",
+  },
+  {
+    name: "a public post write no longer retires its author's list pages",
+    file: "src/cache/invalidation.ts",
+    from: "return touchesPublic ? [own, [generationKeys.authorPosts(post.authorId)], generationKeys.listShards()] : [own];",
+    to: "return touchesPublic ? [own, generationKeys.listShards()] : [own];",
+  },
+  {
+    name: "an author rename or deletion no longer retires the author's posts",
+    file: "src/cache/invalidation.ts",
+    from: "return [[generationKeys.author(authorId)], generationKeys.listShards()];",
+    to: "return [generationKeys.listShards()];",
+  },
+  {
+    name: "an account deletion retires nothing",
+    file: "src/routes/users.ts",
+    from: '(result.value.kind === "ok" && (nameBefore === undefined || result.value.value.name !== nameBefore));',
+    to: '(result.value.kind === "ok" && nameBefore !== undefined && result.value.value.name !== nameBefore);',
+  },
+  {
+    name: "a write whose acknowledgement was lost retires nothing",
+    file: "src/cache/invalidation.ts",
+    from: '    await cache.bump(retired({ kind: "unknown" }), "unknown");\n',
+    to: "",
+  },
+  {
+    name: "a generation refused by KV is not retried (one attempt, one shard)",
+    file: "src/lib/kv-write.ts",
+    from: "for (let i = 0; i < candidates.length; i++) {",
+    to: "for (let i = 0; i < 1; i++) {",
+    also: [
+      {
+        from: "export const KV_WRITE_PAUSES_MS: readonly number[] = [300, 800];",
+        to: "export const KV_WRITE_PAUSES_MS: readonly number[] = [];",
+      },
+    ],
+  },
+  {
+    name: "fills ignore the bookmark in the generations (may read a lagging replica)",
+    file: "src/cache/generations.ts",
+    from: "  let newest: D1Bookmark | undefined;\n",
+    to: "  let newest: D1Bookmark | undefined;\n  if (newest === undefined) return undefined;\n",
+  },
+  {
+    name: "a miss does not re-read when the author's generation is newer than the read",
+    file: "src/cache/public-cache.ts",
+    from: "if (!floor || !tooOld) return { value, stamp };",
+    to: "if (!floor || !tooOld || floor) return { value, stamp };",
+  },
+  {
+    name: "an entry older than the client's bookmark is still served to it",
+    file: "src/cache/public-cache.ts",
+    from: "if (clientBookmark !== undefined && isNewerBookmark(clientBookmark, entry.bookmark)) return false;",
+    to: "",
+  },
+];
+
+const SUITES = [
+  { name: "sim: model", file: "test/sim/edge-model.test.ts", project: "sim" },
+  { name: "sim: problems", file: "test/sim/edge-problems.test.ts", project: "sim" },
+  { name: "cache", file: "test/cache.test.ts", project: "workers" },
+  { name: "cache-leak", file: "test/cache-leak.test.ts", project: "workers" },
+];
+
+const only = process.argv.slice(2);
+const root = process.cwd();
+const scratch = mkdtempSync(join(tmpdir(), "mutations-"));
+try {
+  execFileSync("git", ["worktree", "add", "--detach", scratch, "HEAD"], { stdio: "ignore" });
+  symlinkSync(join(root, "node_modules"), join(scratch, "node_modules"));
+  cpSync(join(root, "src"), join(scratch, "src"), { recursive: true });
+  cpSync(join(root, "test"), join(scratch, "test"), { recursive: true });
+  const rows = [];
+  for (const mutation of MUTATIONS.filter((m) => only.length === 0 || only.some((o) => m.name.includes(o)))) {
+    const path = join(scratch, mutation.file);
+    const original = readFileSync(path, "utf8");
+    let mutated = original;
+    for (const { from, to } of [{ from: mutation.from, to: mutation.to }, ...(mutation.also ?? [])]) {
+      if (!mutated.includes(from)) throw new Error(`mutation "${mutation.name}" no longer applies to ${mutation.file}`);
+      mutated = mutated.replace(from, to);
+    }
+    writeFileSync(path, mutated);
+    const caughtBy = [];
+    for (const suite of SUITES) {
+      const started = Date.now();
+      const run = spawnSync("npx", ["vitest", "run", "--project", suite.project, suite.file], {
+        cwd: scratch,
+        encoding: "utf8",
+        timeout: 600_000,
+      });
+      const caught = run.status !== 0;
+      if (caught) caughtBy.push(suite.name);
+      console.error(
+        `${mutation.name} / ${suite.name}: ${caught ? "caught" : "missed"} (${Math.round((Date.now() - started) / 1000)} s)`,
+      );
+    }
+    writeFileSync(path, original);
+    rows.push({ mutation: mutation.name, caughtBy });
+  }
+  console.log("\n| broken rule | caught by |\n| --- | --- |");
+  for (const row of rows) console.log(`| ${row.mutation} | ${row.caughtBy.join(", ") || "**none**"} |`);
+  writeFileSync(join(root, "bench/mutations.json"), `${JSON.stringify(rows, null, 2)}\n`);
+} finally {
+  execFileSync("git", ["worktree", "remove", "--force", scratch], { stdio: "ignore" });
+  rmSync(scratch, { recursive: true, force: true });
+}

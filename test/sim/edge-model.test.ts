@@ -1,0 +1,484 @@
+// Model-based property test of the edge guarantees: random operation sequences at three
+// simulated locations, with lagging replicas, KV propagation, KV's per-key write limit and lost
+// D1 acknowledgements, every response checked against the model (test/sim/model.ts).
+// Reproduce a run with its seed: `VITE_FUZZ_SEED=<seed> npm run test:sim`.
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { fuzzSeed, PROPERTY_TIMEOUT_MS } from "../seed";
+import { SimClient } from "./client";
+import { EdgeSimulation, LOCATIONS, type Location, PROPAGATION_BOUND_MS } from "./edge";
+import {
+  type ClientName,
+  type Facts,
+  History,
+  listView,
+  type ModelPost,
+  type ModelState,
+  postView,
+  type Reader,
+  type Role,
+  type Status,
+} from "./model";
+
+/** Sequences per run and the longest one; the closing note quotes these. */
+export const SEQUENCES_PER_RUN = 24;
+export const MAX_OPERATIONS = 28;
+
+type PostBody = { id: string; title: string; status: Status; version: number; author: { name: string } };
+
+/** The same text `describe` gives for the model's post. */
+const factOf = (post: PostBody) => `${post.title}:${post.status}:v${post.version}:${post.author.name}`;
+
+type Op =
+  | { kind: "create"; at: Location; by: ClientName; status: "draft" | "published"; loseAck: boolean; retryAt: Location }
+  | { kind: "edit"; at: Location; by: ClientName; post: number }
+  | { kind: "setStatus"; at: Location; by: ClientName; post: number; status: Status }
+  | { kind: "deletePost"; at: Location; post: number }
+  | { kind: "rename"; at: Location; who: ClientName }
+  | { kind: "deleteAccount"; at: Location; who: "alice" | "bob" }
+  | { kind: "passwordChange"; at: Location; who: ClientName }
+  | { kind: "roleChange"; at: Location; who: "alice" | "bob"; role: "user" | "guest" }
+  | { kind: "setActive"; at: Location; who: "alice" | "bob"; active: boolean }
+  | { kind: "refresh"; at: Location; who: ClientName }
+  | { kind: "wait"; ms: number }
+  | { kind: "catchUp"; at: Location; part: number }
+  | { kind: "readPost"; at: Location; reader: ClientName | "anonymous"; post: number }
+  | { kind: "readList"; at: Location; reader: "alice" | "bob" | "anonymous"; author: ClientName | null }
+  | { kind: "probe"; at: Location; who: ClientName };
+
+const location = fc.constantFrom<Location>(...LOCATIONS);
+const client = fc.constantFrom<ClientName>("alice", "bob", "root");
+const member = fc.constantFrom<"alice" | "bob">("alice", "bob");
+const pick = fc.nat({ max: 50 });
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant("create" as const),
+      at: location,
+      by: client,
+      status: fc.constantFrom<"draft" | "published">("draft", "published", "published"),
+      loseAck: fc.integer({ min: 0, max: 9 }).map((n) => n < 2),
+      retryAt: location,
+    }),
+  },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("edit" as const), at: location, by: client, post: pick }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("setStatus" as const),
+      at: location,
+      by: client,
+      post: pick,
+      status: fc.constantFrom<Status>("draft", "published", "archived"),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("deletePost" as const), at: location, post: pick }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("rename" as const), at: location, who: client }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("deleteAccount" as const), at: location, who: member }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("passwordChange" as const), at: location, who: client }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("roleChange" as const),
+      at: location,
+      who: member,
+      role: fc.constantFrom<"user" | "guest">("user", "guest"),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("setActive" as const), at: location, who: member, active: fc.boolean() }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("refresh" as const), at: location, who: client }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("wait" as const),
+      ms: fc.constantFrom(0, 400, 1_100, 1_100, 5_000, 30_000, PROPAGATION_BOUND_MS + 1),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("catchUp" as const), at: location, part: fc.double({ min: 0, max: 1 }) }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("readPost" as const),
+      at: location,
+      reader: fc.constantFrom<ClientName | "anonymous">("anonymous", "alice", "bob", "root"),
+      post: pick,
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("readList" as const),
+      at: location,
+      reader: fc.constantFrom<"alice" | "bob" | "anonymous">("anonymous", "alice", "bob"),
+      author: fc.option(client, { nil: null }),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("probe" as const), at: location, who: client }) },
+);
+
+/** A token that must stop working; `endedSessions` when its refresh-token family was ended too. */
+type Revoked = { accessToken: string; refreshToken: string; endedSessions: boolean; at: number; location: Location };
+
+/** Counts over one run, for the closing note and to see the run exercised what it should. */
+export const tally = { sequences: 0, operations: 0, requests: 0, reads: 0, lostAcks: 0, probes: 0, violations: 0 };
+
+class Run {
+  readonly clients: Record<ClientName, SimClient>;
+  readonly state: ModelState;
+  readonly history: History;
+  private readonly revoked: Partial<Record<ClientName, Revoked>> = {};
+  private titles = 0;
+  private keys = 0;
+
+  constructor(
+    private readonly sim: EdgeSimulation,
+    clients: Record<ClientName, SimClient>,
+    state: ModelState,
+  ) {
+    this.clients = clients;
+    this.state = state;
+    this.history = new History(state, sim.clock.now(), PROPAGATION_BOUND_MS);
+  }
+
+  static async start(sim: EdgeSimulation): Promise<Run> {
+    await sim.reset();
+    const alice = await SimClient.register(sim, "A", "Alice");
+    const bob = await SimClient.register(sim, "B", "Bob");
+    const root = await SimClient.register(sim, "C", "Root");
+    await sim.d1.writeOnPrimary([{ sql: "update users set role = 'admin' where id = ?", params: [root.id] }]);
+    expect((await root.login("C")).status).toBe(200);
+    await sim.settle();
+    const user = (id: string, name: string, role: Role) => ({ id, name, role, active: true, exists: true });
+    return new Run(
+      sim,
+      { alice, bob, root },
+      {
+        posts: [],
+        users: {
+          alice: user(alice.id, "Alice", "user"),
+          bob: user(bob.id, "Bob", "user"),
+          root: user(root.id, "Root", "admin"),
+        },
+      },
+    );
+  }
+
+  private usable(name: ClientName): boolean {
+    const user = this.state.users[name];
+    return user.exists && user.active;
+  }
+
+  private post(index: number): ModelPost | undefined {
+    const live = this.state.posts;
+    return live.length === 0 ? undefined : live[index % live.length];
+  }
+
+  private record(at: Location, by: ClientName | null): void {
+    this.history.record(this.state, this.sim.clock.now(), at, by);
+  }
+
+  /** Runs a revoking request; the client's tokens from before it must stop working. */
+  private async revoking(name: ClientName, at: Location, endedSessions: boolean, send: () => Promise<Response>) {
+    const { accessToken, refreshToken } = this.clients[name];
+    const response = await send();
+    if (response.ok)
+      this.revoked[name] = { accessToken, refreshToken, endedSessions, at: this.sim.clock.now(), location: at };
+    return response;
+  }
+
+  private expectStatus(response: Response, expected: number, what: string): void {
+    tally.requests += 1;
+    if (response.status !== expected) {
+      throw new Error(`${what}: expected ${expected}, got ${response.status}`);
+    }
+  }
+
+  /** What a write by `by` to `post` should answer, by the permission and visibility rules. */
+  private writeStatus(by: ClientName, post: ModelPost): number {
+    const actor = this.state.users[by];
+    const visible = post.status === "published" || post.author === by || actor.role === "admin";
+    if (!this.state.users[post.author].exists || !visible) return 404;
+    if (actor.role === "admin" || (post.author === by && actor.role === "user")) return 200;
+    return 403;
+  }
+
+  async apply(op: Op): Promise<void> {
+    tally.operations += 1;
+    const { sim, clients, state } = this;
+    switch (op.kind) {
+      case "create": {
+        if (!this.usable(op.by)) return;
+        const author = clients[op.by];
+        this.titles += 1;
+        const body = { title: `t${this.titles}`, content: "c", status: op.status };
+        const key = `k${(this.keys += 1)}`;
+        const allowed = state.users[op.by].role !== "guest";
+        let lose = op.loseAck && allowed;
+        if (lose) {
+          tally.lostAcks += 1;
+          sim.d1.faults.loseAcknowledgement = (statements) =>
+            lose && statements.some((s) => /^insert into "posts"/i.test(s.sql)) && !(lose = false);
+        }
+        let response = await author.createPost(op.at, body, key);
+        sim.d1.faults = {};
+        if (op.loseAck && allowed) {
+          this.expectStatus(response, 503, "create with a lost acknowledgement");
+          response = await author.createPost(op.retryAt, body, key);
+        }
+        this.expectStatus(response, allowed ? 201 : 403, "create");
+        if (!allowed) return;
+        const { id } = (await response.json()) as { id: string };
+        state.posts.push({ id, author: op.by, title: body.title, status: op.status, version: 1, seq: this.titles });
+        this.record(op.loseAck ? op.retryAt : op.at, op.by);
+        // (e) exactly one post, however many attempts.
+        const count = await sim.d1.primary
+          .prepare("select count(*) as n from posts where author_id = ? and title = ?")
+          .bind(author.id, body.title)
+          .first<{ n: number }>();
+        if (count?.n !== 1) throw new Error(`(e) ${count?.n} posts for one Idempotency-Key`);
+        await this.readBack(op.loseAck ? op.retryAt : op.at, id, op.by);
+        return;
+      }
+      case "edit":
+      case "setStatus": {
+        const post = this.post(op.post);
+        if (!post || !this.usable(op.by)) return;
+        this.titles += 1;
+        const body = op.kind === "edit" ? { title: `t${this.titles}` } : { status: op.status };
+        const response = await clients[op.by].send(op.at, `/v1/posts/${post.id}`, { method: "PATCH", body });
+        const expected = this.writeStatus(op.by, post);
+        this.expectStatus(response, expected, op.kind);
+        if (expected !== 200) return;
+        if (op.kind === "edit") post.title = `t${this.titles}`;
+        else post.status = op.status;
+        post.version += 1;
+        this.record(op.at, op.by);
+        await this.readBack(op.at, post.id, op.by);
+        return;
+      }
+      case "deletePost": {
+        const post = this.post(op.post);
+        if (!post) return;
+        const exists = state.users[post.author].exists;
+        const response = await clients.root.send(op.at, `/v1/posts/${post.id}`, { method: "DELETE" });
+        this.expectStatus(response, exists ? 204 : 404, "delete post");
+        state.posts.splice(state.posts.indexOf(post), 1);
+        if (!exists) return;
+        this.record(op.at, "root");
+        await this.readBack(op.at, post.id, post.author);
+        return;
+      }
+      case "rename": {
+        if (!this.usable(op.who)) return;
+        this.titles += 1;
+        const name = `${op.who}-${this.titles}`;
+        const response = await clients[op.who].send(op.at, "/v1/users/me", { method: "PATCH", body: { name } });
+        this.expectStatus(response, 200, "rename");
+        state.users[op.who].name = name;
+        this.record(op.at, op.who);
+        await this.readLists(op.at, op.who);
+        return;
+      }
+      case "deleteAccount": {
+        if (!this.usable(op.who)) return;
+        const response = await this.revoking(op.who, op.at, true, () =>
+          clients[op.who].send(op.at, "/v1/users/me", { method: "DELETE" }),
+        );
+        this.expectStatus(response, 204, "delete account");
+        state.users[op.who].exists = false;
+        state.posts = state.posts.filter((post) => post.author !== op.who);
+        this.record(op.at, op.who);
+        await this.readLists(op.at, op.who);
+        return;
+      }
+      case "passwordChange": {
+        if (!this.usable(op.who)) return;
+        const client = clients[op.who];
+        const password = `pass-word-${(this.keys += 1)}`;
+        const response = await this.revoking(op.who, op.at, true, () =>
+          client.send(op.at, "/v1/users/me", {
+            method: "PATCH",
+            body: { password, current_password: client.password },
+          }),
+        );
+        this.expectStatus(response, 200, "password change");
+        client.password = password;
+        this.expectStatus(await client.login(op.at), 200, "login after the password change");
+        return;
+      }
+      case "roleChange":
+      case "setActive": {
+        if (!state.users[op.who].exists) return;
+        const body = op.kind === "roleChange" ? { role: op.role } : { is_active: op.active };
+        const endsSessions = op.kind === "setActive" && !op.active;
+        const response = await this.revoking(op.who, op.at, endsSessions, () =>
+          clients.root.send(op.at, `/v1/users/${state.users[op.who].id}`, { method: "PATCH", body }),
+        );
+        this.expectStatus(response, 200, op.kind);
+        if (op.kind === "roleChange") state.users[op.who].role = op.role;
+        else state.users[op.who].active = op.active;
+        // The client's next call would be refused; it gets a new token (deactivated: it cannot).
+        if (!state.users[op.who].active) return;
+        const again =
+          op.kind === "setActive" ? await clients[op.who].login(op.at) : await clients[op.who].refresh(op.at);
+        this.expectStatus(again, 200, "new token after the change");
+        return;
+      }
+      case "refresh": {
+        if (!this.usable(op.who)) return;
+        this.expectStatus(await clients[op.who].refresh(op.at), 200, "refresh");
+        return;
+      }
+      case "wait":
+        sim.clock.advance(op.ms);
+        return;
+      case "catchUp": {
+        const behind = sim.d1.position - sim.d1.replicaPosition(op.at);
+        await sim.d1.catchUp(op.at, sim.d1.replicaPosition(op.at) + Math.ceil(behind * op.part));
+        return;
+      }
+      case "readPost": {
+        const post = this.post(op.post);
+        if (!post) return;
+        await this.readPost(op.at, post.id, op.reader);
+        return;
+      }
+      case "readList":
+        await this.readList(op.at, op.reader, op.author ?? undefined);
+        return;
+      case "probe":
+        await this.probe(op.at, op.who);
+        return;
+    }
+  }
+
+  /** After a write: the writing location (and the writer, anywhere) must see it at once. */
+  private async readBack(at: Location, postId: string, author: ClientName): Promise<void> {
+    await this.readPost(at, postId, "anonymous");
+    await this.readPost(at, postId, author);
+    await this.readLists(at, author);
+    const elsewhere = LOCATIONS[(LOCATIONS.indexOf(at) + 1) % LOCATIONS.length] as Location;
+    await this.readPost(elsewhere, postId, "anonymous");
+    await this.readList(elsewhere, "anonymous");
+  }
+
+  private async readLists(at: Location, author: ClientName): Promise<void> {
+    await this.readList(at, "anonymous");
+    await this.readList(at, "anonymous", author);
+    if (author !== "root") await this.readList(at, author);
+  }
+
+  private reader(name: ClientName | "anonymous"): Reader {
+    if (name === "anonymous" || !this.usable(name)) return { kind: "anonymous" };
+    return { kind: "client", name, role: this.state.users[name].role };
+  }
+
+  private async get(at: Location, path: string, reader: Reader): Promise<Response> {
+    tally.requests += 1;
+    tally.reads += 1;
+    return reader.kind === "anonymous" ? this.sim.fetch(at, path) : this.clients[reader.name].send(at, path);
+  }
+
+  private verdict(seen: Facts, view: (state: ModelState) => Facts, at: Location, reader: Reader, what: string) {
+    const violations = this.history.check(seen, view, this.sim.clock.now(), at, reader);
+    if (violations.length > 0) {
+      tally.violations += 1;
+      const who = reader.kind === "anonymous" ? "anonymous" : reader.name;
+      const lines = violations.map((v) => `  ${v.about || "status"}: saw ${v.seen}; allowed ${v.allowed.join(" or ")}`);
+      throw new Error(`${what} at ${at} by ${who}:\n${lines.join("\n")}`);
+    }
+  }
+
+  async readPost(at: Location, id: string, name: ClientName | "anonymous"): Promise<void> {
+    const reader = this.reader(name);
+    const response = await this.get(at, `/v1/posts/${id}`, reader);
+    const seen: Facts = { "": String(response.status) };
+    if (response.status === 200) seen[id] = factOf((await response.json()) as PostBody);
+    // (a), (b), (c): a hidden post is a 404 once the reader must see the write that hid it.
+    this.verdict(seen, (state) => postView(state, id, reader), at, reader, `GET /v1/posts/${id}`);
+  }
+
+  async readList(at: Location, name: "alice" | "bob" | "anonymous" | ClientName, author?: ClientName): Promise<void> {
+    // Admins' lists include other users' drafts, which no generation tracks: only the public
+    // views and one's own are bounded (README, "What another location can observe").
+    const reader = this.reader(name === "root" ? "anonymous" : name);
+    const path = author ? `/v1/users/${this.state.users[author].id}/posts?limit=100` : "/v1/posts?limit=100";
+    const response = await this.get(at, path, reader);
+    const seen: Facts = { "": String(response.status) };
+    if (response.status === 200)
+      for (const post of ((await response.json()) as { data: PostBody[] }).data) seen[post.id] = factOf(post);
+    this.verdict(seen, (state) => listView(state, reader, author), at, reader, `GET ${path}`);
+  }
+
+  /** (d): a revoked token stops working at once where revoked, and within the bound elsewhere. */
+  async probe(at: Location, name: ClientName): Promise<void> {
+    const revoked = this.revoked[name];
+    if (!revoked) return;
+    tally.probes += 1;
+    const response = await this.sim.fetch(at, "/v1/posts?limit=1", {
+      headers: { Authorization: `Bearer ${revoked.accessToken}` },
+    });
+    tally.requests += 1;
+    const mustRefuse = at === revoked.location || this.sim.clock.now() >= revoked.at + PROPAGATION_BOUND_MS;
+    if (mustRefuse && response.status !== 401) {
+      tally.violations += 1;
+      throw new Error(`(d) a token of ${name} revoked at ${revoked.location} still works at ${at}: ${response.status}`);
+    }
+    if (![200, 401].includes(response.status)) throw new Error(`(d) probe answered ${response.status}`);
+    // Refresh tokens are checked on the primary: an ended session is over everywhere at once.
+    const client = this.clients[name];
+    if (revoked.endedSessions && revoked.refreshToken !== client.refreshToken) {
+      const refresh = await this.sim.fetch(at, "/v1/auth/refresh", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ refresh_token: revoked.refreshToken }),
+      });
+      tally.requests += 1;
+      if (refresh.status !== 401) throw new Error(`(d) an ended session refreshed at ${at}: ${refresh.status}`);
+    }
+  }
+
+  /** After everything has propagated, every location serves the newest state. */
+  async converge(): Promise<void> {
+    await this.sim.settle();
+    for (const at of LOCATIONS) {
+      for (const post of this.state.posts) await this.readPost(at, post.id, "anonymous");
+      await this.readList(at, "anonymous");
+      for (const name of ["alice", "bob", "root"] as const) await this.probe(at, name);
+    }
+  }
+}
+
+let sim: EdgeSimulation;
+beforeAll(async () => {
+  sim = await EdgeSimulation.create();
+});
+
+describe("edge guarantees under random multi-location sequences", () => {
+  it(
+    "(a)-(e) hold against the model",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(opArb, { minLength: 8, maxLength: MAX_OPERATIONS }), async (ops) => {
+          tally.sequences += 1;
+          const run = await Run.start(sim);
+          for (const op of ops) await run.apply(op);
+          await run.converge();
+        }),
+        { seed: fuzzSeed(), numRuns: SEQUENCES_PER_RUN, endOnFailure: true },
+      );
+      console.info(`edge model: ${JSON.stringify(tally)}`);
+      expect(tally.violations).toBe(0);
+      expect(tally.reads).toBeGreaterThan(SEQUENCES_PER_RUN * 10);
+    },
+    PROPERTY_TIMEOUT_MS + 120_000,
+  );
+});
