@@ -21,8 +21,8 @@ import {
 } from "./model";
 
 /** Sequences per run and the longest one; the closing note quotes these. */
-export const SEQUENCES_PER_RUN = 24;
-export const MAX_OPERATIONS = 28;
+const SEQUENCES_PER_RUN = 24;
+const MAX_OPERATIONS = 28;
 
 type PostBody = { id: string; title: string; status: Status; version: number; author: { name: string } };
 
@@ -128,7 +128,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 type Revoked = { accessToken: string; refreshToken: string; endedSessions: boolean; at: number; location: Location };
 
 /** Counts over one run, for the closing note and to see the run exercised what it should. */
-export const tally = { sequences: 0, operations: 0, requests: 0, reads: 0, lostAcks: 0, probes: 0, violations: 0 };
+const tally = { sequences: 0, operations: 0, requests: 0, reads: 0, lostAcks: 0, probes: 0, violations: 0 };
 
 class Run {
   readonly clients: Record<ClientName, SimClient>;
