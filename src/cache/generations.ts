@@ -3,10 +3,11 @@ import type { ReadFloor } from "../db/session";
 import { newId } from "../lib/ids";
 
 /**
- * A generation's value: unique per bump, followed by the D1 bookmark of the write that moved it
- * (`primary` when the write's outcome is unknown, e.g. its acknowledgement was lost). A fill that
- * depends on a generation reads D1 at least that fresh, so a replica that has not yet applied the
- * write cannot refill the entry the write retired.
+ * A generation's value: unique per bump, followed by the primary's newest D1 bookmark when it was
+ * moved (after the write it follows had committed), or `primary` when that could not be read. A
+ * fill that depends on a generation reads D1 at least that fresh, so a replica that has not yet
+ * applied the write cannot refill the entry the write retired; and since the bookmark covers
+ * every earlier commit, a bump that overwrites a concurrent one covers that one's write too.
  */
 export type GenerationValue = string;
 

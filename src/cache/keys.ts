@@ -27,7 +27,7 @@ export const generationKeys = {
 } as const;
 
 /** Shards of the global list generation; together they absorb this many list bumps per second. */
-export const LIST_GENERATION_SHARDS = 4;
+export const LIST_GENERATION_SHARDS = 8;
 const LIST_SHARD_KEYS: readonly string[] = Array.from(
   { length: LIST_GENERATION_SHARDS },
   (_, shard) => `cache:gen:lists:${shard}`,

@@ -1,6 +1,6 @@
 import { type D1Bookmark, isNewerBookmark } from "../db/bookmark";
 import type { ReadFloor } from "../db/session";
-import { errorMessage, type Sleep, sleep, writeToAnyKey } from "../lib/kv-write";
+import { errorMessage, KV_WRITE_PAUSES_MS, type Sleep, sleep } from "../lib/kv-write";
 import { logWarning } from "../lib/log";
 import { timed } from "../lib/timing";
 import { floorOf, type GenerationValue, newGenerationValue, UNMOVED } from "./generations";
@@ -32,6 +32,7 @@ export type WriteOutcome = "committed" | "unknown";
 export type Freshness = {
   raiseFloor(floor: ReadFloor): void;
   getBookmark(): D1Bookmark | undefined;
+  newestCommitted(): Promise<D1Bookmark | undefined>;
 };
 
 export type PublicCacheOptions = {
@@ -193,6 +194,15 @@ export class PublicCache {
     );
   }
 
+  private async alreadyAtLeast(key: string, bookmark: D1Bookmark): Promise<boolean> {
+    try {
+      const floor = floorOf([(await withTimeout(this.options.kv.get(key, "text"), "read")) ?? UNMOVED]);
+      return floor?.kind === "bookmark" && !isNewerBookmark(bookmark, floor.bookmark);
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * Moves generations on after a D1 write, which retires every entry stamped with the old ones.
    * Awaited (not in `waitUntil`) so a read that follows the write at this location cannot see
@@ -205,22 +215,53 @@ export class PublicCache {
   }
 
   private async bumpUntimed(targets: readonly GenerationTarget[], outcome: WriteOutcome): Promise<void> {
-    const value = newGenerationValue(outcome === "committed" ? this.options.freshness.getBookmark() : undefined);
-    const write = (key: string) =>
-      withTimeout(this.options.kv.put(key, value, { expirationTtl: GENERATION_TTL_SECONDS }), "write");
+    // What another bump must be at least as fresh as to stand in for this one.
+    const mine = outcome === "committed" ? this.options.freshness.getBookmark() : undefined;
     const outcomes = await Promise.all(
-      targets.map(async (target) => ({ target, outcome: await writeToAnyKey(target, write, undefined, this.sleep) })),
+      targets.map(async (target) => ({ target, error: await this.moveOn(target, mine, KV_WRITE_PAUSES_MS) })),
     );
-    for (const { target, outcome: result } of outcomes) {
-      if (result.ok) continue;
-      this.options.warn(`cache invalidation of ${target.join("|")} delayed: ${errorMessage(result.error)}`);
+    for (const { target, error } of outcomes) {
+      if (error === undefined) continue;
+      this.options.warn(`cache invalidation of ${target.join("|")} delayed: ${errorMessage(error)}`);
       this.options.waitUntil(
-        writeToAnyKey(target, write, LATE_BUMP_PAUSES_MS, this.sleep).then((late) => {
-          if (!late.ok) {
-            logWarning("cache invalidation failed", { keys: target, error: errorMessage(late.error) });
-          }
+        this.moveOn(target, mine, LATE_BUMP_PAUSES_MS).then((late) => {
+          if (late !== undefined) logWarning("cache invalidation failed", { keys: target, error: errorMessage(late) });
         }),
       );
     }
+  }
+
+  /**
+   * Writes a new value to one key of `target`. Each round first reads the primary's newest
+   * bookmark, so the value covers every write committed before it is written, not only ours:
+   * whichever value KV keeps, fills under it read all those writes. A key KV refuses (one write
+   * per second per key) was written by someone else less than a second ago; if that value is
+   * at least as fresh as our commit it already does our job. Returns the last error on failure.
+   */
+  private async moveOn(
+    target: GenerationTarget,
+    mine: D1Bookmark | undefined,
+    pausesMs: readonly number[],
+  ): Promise<unknown | undefined> {
+    const { freshness, kv } = this.options;
+    let lastError: unknown;
+    for (let round = 0; round <= pausesMs.length; round++) {
+      if (round > 0) await this.sleep(pausesMs[round - 1] ?? 0);
+      const floor = await freshness.newestCommitted().catch(() => undefined);
+      const value = newGenerationValue(floor);
+      const cover = mine ?? floor;
+      const start = Math.floor(Math.random() * target.length);
+      for (let i = 0; i < target.length; i++) {
+        const key = target[(start + i) % target.length] as string;
+        try {
+          await withTimeout(kv.put(key, value, { expirationTtl: GENERATION_TTL_SECONDS }), "write");
+          return undefined;
+        } catch (error) {
+          lastError = error;
+          if (cover !== undefined && (await this.alreadyAtLeast(key, cover))) return undefined;
+        }
+      }
+    }
+    return lastError;
   }
 }

@@ -73,6 +73,16 @@ export class RequestSession implements D1Like {
     return newestBookmark(this.earlier, this.session.getBookmark() ?? undefined);
   }
 
+  /**
+   * The primary's newest bookmark: at least as new as every write committed so far, anywhere.
+   * One query on the primary, outside this request's session.
+   */
+  async newestCommitted(): Promise<D1Bookmark | undefined> {
+    const primary = this.d1.withSession("first-primary");
+    await primary.prepare("select 1").first();
+    return primary.getBookmark() ?? undefined;
+  }
+
   prepare(query: string): D1PreparedStatement {
     return this.session.prepare(query);
   }
