@@ -1,0 +1,303 @@
+// `npm run size:profile`: where the Worker's startup CPU goes, module by module.
+//
+// Builds the Worker unminified (`wrangler deploy --dry-run --minify=false`, same esbuild settings
+// otherwise; esbuild starts each input file's code with a `// path` comment), then starts it in fresh workerd isolates the way
+// `wrangler check startup` does (an entry module that `import()`s the bundle once), with the V8
+// sampling profiler at a finer interval and several runs, and attributes each sample's self time:
+// - a sample inside a function → the file that defines it, grouped by package
+//   (hono, drizzle-orm, zod, jose, …) or by our own file under src/;
+// - a sample in module scope → the line being run. V8 records no lines for a script's top level,
+//   so the profiling copy wraps the whole bundle in one eagerly compiled function (same code,
+//   same order, same line numbers) whose line ticks say which file's module scope ran;
+// - builtins (defineProperty, Map, …) → the nearest caller in the bundle;
+// - `(program)` and samples in the entry's `import()` before the bundle runs → parse/compile;
+//   `(garbage collector)` → GC; `(idle)` is not CPU.
+// Self time is where the CPU is spent: building a zod schema in src/schemas/posts.ts counts as
+// zod, not as that file. The minified bundle `npm run size` measures does the same work with less
+// text to parse; use this breakdown for shares, `npm run size` for totals.
+//
+// Options: --runs N (default 12), --config path (default wrangler.toml), --json path (default
+// bench/startup-profile.json; --json none to skip), --top N rows of files (default 25).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const SAMPLING_INTERVAL_US = 100;
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "12" },
+    config: { type: "string", default: "wrangler.toml" },
+    json: { type: "string", default: "bench/startup-profile.json" },
+    top: { type: "string", default: "25" },
+  },
+});
+const runs = Number(values.runs);
+const configPath = resolve(ROOT, values.config);
+
+const require = createRequire(import.meta.url);
+const wranglerEntry = require.resolve("wrangler");
+const { unstable_getMiniflareWorkerOptions } = await import(pathToFileURL(wranglerEntry).href);
+// wrangler's own Miniflare, so the same workerd that `wrangler check startup` uses.
+const { Miniflare, convertV4MiniflareOptions } = await import(
+  pathToFileURL(createRequire(wranglerEntry).resolve("miniflare")).href
+);
+
+// --- profiling ------------------------------------------------------------------------------
+
+/**
+ * Wraps the bundle's module scope in one function that runs at once: V8 keeps line ticks for
+ * functions but not for a script's top level. Lines keep their numbers (the opener shares the
+ * first code line).
+ */
+function wrapTopLevel(code) {
+  const exportMatch = /\nexport \{([^}]*)\};\s*(\/\/# sourceMappingURL=.*)?\s*$/.exec(code);
+  if (!exportMatch) throw new Error("startup-profile: the bundle does not end in one `export { … };`");
+  const exported = exportMatch[1]
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const [local, name = local] = part.split(/\s+as\s+/);
+      return { local, name };
+    });
+  const lines = code.slice(0, exportMatch.index).split("\n");
+  const first = lines.findIndex((line) => line.trim() !== "" && !line.startsWith("import "));
+  lines[first] = `const __module__ = (function __module_scope__() { ${lines[first]}`;
+  const tail = [
+    `return { ${exported.map(({ local, name }) => `${JSON.stringify(name)}: ${local}`).join(", ")} };`,
+    "})();",
+    ...exported.map(({ name }) =>
+      name === "default"
+        ? "export default __module__.default;"
+        : `export const ${name} = __module__[${JSON.stringify(name)}];`,
+    ),
+  ];
+  return `${lines.join("\n")}\n${tail.join("\n")}\n`;
+}
+
+/** One fresh isolate: start the profiler, import the bundle once, stop. */
+async function profileStartup(code, workerOptions) {
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      inspectorPort: 0,
+      handleStructuredLogs: () => {},
+      workers: [
+        {
+          name: "profiler",
+          compatibilityDate: workerOptions.compatibilityDate,
+          compatibilityFlags: workerOptions.compatibilityFlags,
+          modulesRoot: "/",
+          modules: [
+            {
+              type: "ESModule",
+              path: "/profiler-entry.mjs",
+              contents:
+                'export default { async fetch() { await import("/worker/index.js"); return new Response("ok"); } };',
+            },
+            { type: "ESModule", path: "/worker/index.js", contents: code },
+          ],
+        },
+      ],
+    }),
+  );
+  try {
+    await mf.ready;
+    const inspector = await mf.getInspectorURL();
+    const socket = new WebSocket(new URL("/core:user:profiler", inspector.href));
+    await new Promise((resolveOpen, reject) => {
+      socket.onopen = resolveOpen;
+      socket.onerror = () => reject(new Error("startup-profile: inspector connection failed"));
+    });
+    const pending = new Map();
+    socket.onmessage = (event) => {
+      const message = JSON.parse(String(event.data));
+      pending.get(message.id)?.(message);
+      pending.delete(message.id);
+    };
+    let nextId = 0;
+    const send = (method, params) =>
+      new Promise((resolveReply) => {
+        const id = ++nextId;
+        pending.set(id, resolveReply);
+        socket.send(JSON.stringify({ id, method, params }));
+      });
+    await send("Profiler.enable");
+    await send("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
+    await send("Profiler.start");
+    const response = await mf.dispatchFetch("https://example.com/");
+    const body = await response.text();
+    if (body !== "ok") throw new Error(`startup-profile: the Worker failed to start:\n${body}`);
+    const stopped = await send("Profiler.stop");
+    socket.close();
+    return stopped.result.profile;
+  } finally {
+    await mf.dispose();
+  }
+}
+
+// --- attribution ----------------------------------------------------------------------------
+
+const COMPILE = "(parse/compile: the entry's `import()` and (program))";
+const GC = "(garbage collector)";
+const HELPERS = "(esbuild helpers: keep_names `__name`, `__export`)";
+
+/**
+ * Line (0-based) → input file, from the `// node_modules/hono/dist/hono.js` comment esbuild puts
+ * before each file's code in an unminified bundle. Lines before the first one are esbuild's own.
+ */
+function fileIndex(bundle) {
+  const files = [];
+  let current = HELPERS;
+  for (const line of bundle.split("\n")) {
+    const boundary = /^\/\/ ((?:node_modules|src|\.\.?)\/\S+\.(?:[cm]?[jt]sx?|json))$/.exec(line);
+    if (boundary) current = boundary[1];
+    files.push(current);
+  }
+  return (line) => files[line] ?? HELPERS;
+}
+
+function attribute(profile, fileOfLine) {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parents = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+
+  const isBundle = (node) => /(^|\/)worker\/index\.js$/.test(node.callFrame.url);
+  const isModuleScope = (node) => isBundle(node) && node.callFrame.functionName === "__module_scope__";
+
+  // Self time of every node (µs), the usual way: each sample owns the interval that ends with it.
+  const self = new Map();
+  for (const [index, id] of (profile.samples ?? []).entries()) {
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas?.[index] ?? 0));
+  }
+
+  const totals = new Map();
+  const add = (key, micros) => totals.set(key, (totals.get(key) ?? 0) + micros);
+  for (const [id, micros] of self) {
+    const node = nodes.get(id);
+    const name = node.callFrame.functionName;
+    if (name === "(idle)" || name === "(root)") continue;
+    if (name === "(garbage collector)") {
+      add(GC, micros);
+      continue;
+    }
+    if (name === "(program)") {
+      add(COMPILE, micros);
+      continue;
+    }
+    // Builtins and runtime functions: charge the nearest caller in the bundle (or the entry).
+    let owner = node;
+    while (owner && !isBundle(owner) && owner.callFrame.url === "") owner = nodes.get(parents.get(owner.id));
+    if (!owner || !isBundle(owner)) {
+      add(COMPILE, micros); // the profiler entry's `import()`: loading and compiling the bundle
+      continue;
+    }
+    if (isModuleScope(owner)) {
+      // Spread over the lines V8 saw (only when the sample is the scope itself; a builtin called
+      // from module scope carries no line and goes to the scope's line mix too).
+      const ticks = owner.positionTicks ?? [];
+      const total = ticks.reduce((sum, tick) => sum + tick.ticks, 0);
+      if (total === 0) {
+        add("(module scope, no line recorded)", micros);
+        continue;
+      }
+      for (const tick of ticks) add(fileOfLine(tick.line - 1), (micros * tick.ticks) / total);
+      continue;
+    }
+    add(fileOfLine(owner.callFrame.lineNumber), micros);
+  }
+  return totals;
+}
+
+// --- report ---------------------------------------------------------------------------------
+
+/** "hono", "@hono/zod-validator", "our code (src/)", or the key itself for the other buckets. */
+function packageOf(key) {
+  const inPackage = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(key);
+  if (inPackage) return inPackage[1];
+  return key.startsWith("src/") ? "our code (src/)" : key;
+}
+
+function report(perRun, bundleBytes) {
+  const mean = (key) => perRun.reduce((sum, totals) => sum + (totals.get(key) ?? 0), 0) / perRun.length / 1000;
+  const files = [...new Set(perRun.flatMap((totals) => [...totals.keys()]))];
+  const totalsPerRun = perRun
+    .map((totals) => [...totals.values()].reduce((a, b) => a + b, 0) / 1000)
+    .sort((a, b) => a - b);
+  const total = totalsPerRun.reduce((a, b) => a + b, 0) / totalsPerRun.length;
+
+  const packages = new Map();
+  for (const key of files) packages.set(packageOf(key), (packages.get(packageOf(key)) ?? 0) + mean(key));
+  const byPackage = [...packages].sort((a, b) => b[1] - a[1]);
+  const byFile = files.map((key) => [key, mean(key)]).sort((a, b) => b[1] - a[1]);
+
+  const ms = (value) => value.toFixed(2).padStart(6);
+  const share = (value) => `${((100 * value) / total).toFixed(0).padStart(3)} %`;
+  console.log(
+    `Startup self time, unminified bundle (${(bundleBytes / 1024).toFixed(0)} KiB), mean of ${perRun.length} isolates ` +
+      `(active CPU ${total.toFixed(1)} ms; min ${totalsPerRun[0].toFixed(1)}, max ${totalsPerRun.at(-1).toFixed(1)}):`,
+  );
+  console.log("\n  by package");
+  for (const [name, value] of byPackage) console.log(`  ${ms(value)} ms ${share(value)}  ${name}`);
+  console.log(`\n  by file (top ${values.top})`);
+  for (const [name, value] of byFile.slice(0, Number(values.top))) {
+    console.log(`  ${ms(value)} ms ${share(value)}  ${name}`);
+  }
+
+  if (values.json !== "none") {
+    const round = (value) => Math.round(value * 100) / 100;
+    const result = {
+      config: relative(ROOT, configPath),
+      bundle: "unminified (wrangler deploy --dry-run --minify=false)",
+      runs: perRun.length,
+      sampling_interval_us: SAMPLING_INTERVAL_US,
+      active_ms_mean: round(total),
+      by_package_ms: Object.fromEntries(byPackage.map(([name, value]) => [name, round(value)])),
+      by_file_ms: Object.fromEntries(byFile.map(([name, value]) => [name, round(value)])),
+    };
+    writeFileSync(resolve(ROOT, values.json), `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`\nwrote ${values.json}`);
+  }
+}
+
+// --- main ---------------------------------------------------------------------------------
+
+async function main() {
+  const outDir = mkdtempSync(join(tmpdir(), "startup-profile-"));
+  try {
+    // `--env=` (empty) names the top-level environment explicitly.
+    execFileSync(
+      "wrangler",
+      ["deploy", "--dry-run", "--minify=false", "--outdir", outDir, "-c", configPath, "--env="],
+      {
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+        stdio: ["ignore", "ignore", "inherit"],
+      },
+    );
+    const bundle = readFileSync(join(outDir, "index.js"), "utf8");
+    const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
+
+    const wrapped = wrapTopLevel(bundle);
+    const profiles = [];
+    for (let run = 0; run < runs; run++) {
+      profiles.push(await profileStartup(wrapped, workerOptions));
+      process.stderr.write(`\rprofiled ${run + 1}/${runs}`);
+    }
+    process.stderr.write("\n");
+
+    const fileOfLine = fileIndex(bundle);
+    report(
+      profiles.map((profile) => attribute(profile, fileOfLine)),
+      bundle.length,
+    );
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+await main();
