@@ -45,10 +45,7 @@ const routes = base
   )
   .use(routeGuard(() => base))
   .route("/health", healthRoutes)
-  .route(
-    "/",
-    docsRoutes(() => base),
-  )
+  .route("/", docsRoutes)
   .use("/v1/*", headerLimits, appContext)
   // Sign-up, login and refresh ignore a stale Authorization header: they are how a client whose
   // token expired gets a new one. Logout authenticates itself (routes/auth.ts).

@@ -1,6 +1,7 @@
 import { Validator } from "@cfworker/json-schema";
 import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../src/app";
+import { buildOpenApiDocument } from "../src/openapi/document";
 import { api, createAdmin, createPost, createUser, json } from "./helpers";
 
 type Operation = {
@@ -23,6 +24,7 @@ let doc: Document;
 beforeAll(async () => {
   const response = await api("/openapi.json");
   expect(response.status).toBe(200);
+  expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
   doc = await json<Document>(response);
 });
 
@@ -46,6 +48,12 @@ describe("GET /openapi.json", () => {
   it("is OpenAPI 3.1 with a bearer scheme", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(JSON.stringify(doc.components)).toContain('"bearerAuth"');
+  });
+
+  it("is the document the generator builds from the current routes and schemas", () => {
+    // Served from the string scripts/build-openapi.mjs wrote before the tests; a stale or broken
+    // build (a schema changed, the build script skipped or wrong) differs from this.
+    expect(doc).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument(app))));
   });
 
   it("documents exactly the routes the app serves (inventory)", () => {
