@@ -1,23 +1,33 @@
 // `npm run size:profile`: where the Worker's startup CPU goes, module by module.
 //
 // Builds the Worker unminified (`wrangler deploy --dry-run --minify=false`, same esbuild settings
-// otherwise; esbuild starts each input file's code with a `// path` comment), then starts it in fresh workerd isolates the way
-// `wrangler check startup` does (an entry module that `import()`s the bundle once), with the V8
-// sampling profiler at a finer interval and several runs, and attributes each sample's self time:
-// - a sample inside a function → the file that defines it, grouped by package
-//   (hono, drizzle-orm, zod, jose, …) or by our own file under src/;
-// - a sample in module scope → the line being run. V8 records no lines for a script's top level,
-//   so the profiling copy wraps the whole bundle in one eagerly compiled function (same code,
-//   same order, same line numbers) whose line ticks say which file's module scope ran;
-// - builtins (defineProperty, Map, …) → the nearest caller in the bundle;
-// - `(program)` and samples in the entry's `import()` before the bundle runs → parse/compile;
-//   `(garbage collector)` → GC; `(idle)` is not CPU.
-// Self time is where the CPU is spent: building a zod schema in src/schemas/posts.ts counts as
-// zod, not as that file. The minified bundle `npm run size` measures does the same work with less
-// text to parse; use this breakdown for shares, `npm run size` for totals.
+// otherwise; esbuild starts each input file's code with a `// path` comment) and reports two views:
 //
-// Options: --runs N (default 12), --config path (default wrangler.toml), --json path (default
-// bench/startup-profile.json; --json none to skip), --top N rows of files (default 25).
+// 1. Self time in workerd (what the brief of `wrangler check startup` shows, made readable): fresh
+//    isolates started the way `wrangler check startup` does (an entry module that `import()`s the
+//    bundle once), the V8 sampling profiler at a finer interval, several runs. Each sample's time
+//    goes to:
+//    - a sample inside a function → the file that defines it, grouped by package (hono,
+//      drizzle-orm, zod, jose, …) or by our own file under src/;
+//    - a sample in module scope → the line being run. V8 records no lines for a script's top
+//      level, so the profiling copy wraps the whole bundle in one eagerly compiled function (same
+//      code, same order, same line numbers) whose line ticks say which file's module scope ran;
+//    - builtins (defineProperty, Map, …) → the nearest caller in the bundle;
+//    - `(program)` and samples in the entry's `import()` before the bundle runs → parse/compile;
+//      `(garbage collector)` → GC; `(idle)` is not CPU.
+//    Self time is where the CPU is spent: building a zod schema in src/schemas/posts.ts counts as
+//    zod, not as that file.
+// 2. Evaluation time per file, inclusive (who causes it): the same bundle with a timestamp before
+//    each file's code, imported in fresh Node processes (workerd freezes clocks while code runs;
+//    Node runs the same V8 engine, an older version). A file's time includes everything its
+//    module scope calls: src/schemas/posts.ts is charged for the zod schemas it builds. This is
+//    what making that file's work lazy would save at startup.
+//
+// The minified bundle `npm run size` measures does the same work with less text to parse: use
+// these views for shares, `npm run size` for totals.
+//
+// Options: --runs N workerd isolates (default 12), --node-runs N (default 30), --config path
+// (default wrangler.toml), --json path (default bench/startup-profile.json; none to skip), --top N.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -32,12 +42,14 @@ const SAMPLING_INTERVAL_US = 100;
 const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "12" },
+    "node-runs": { type: "string", default: "30" },
     config: { type: "string", default: "wrangler.toml" },
     json: { type: "string", default: "bench/startup-profile.json" },
     top: { type: "string", default: "25" },
   },
 });
 const runs = Number(values.runs);
+const nodeRuns = Number(values["node-runs"]);
 const configPath = resolve(ROOT, values.config);
 
 const require = createRequire(import.meta.url);
@@ -147,15 +159,18 @@ const COMPILE = "(parse/compile: the entry's `import()` and (program))";
 const GC = "(garbage collector)";
 const HELPERS = "(esbuild helpers: keep_names `__name`, `__export`)";
 
+/** esbuild's `// node_modules/hono/dist/hono.js` line before each input file's code. */
+const BOUNDARY = /^\/\/ ((?:node_modules|src|\.\.?)\/\S+\.(?:[cm]?[jt]sx?|json))$/;
+
 /**
- * Line (0-based) → input file, from the `// node_modules/hono/dist/hono.js` comment esbuild puts
- * before each file's code in an unminified bundle. Lines before the first one are esbuild's own.
+ * Line (0-based) → input file, from the boundary comments of an unminified bundle. Lines before
+ * the first one are esbuild's own.
  */
 function fileIndex(bundle) {
   const files = [];
   let current = HELPERS;
   for (const line of bundle.split("\n")) {
-    const boundary = /^\/\/ ((?:node_modules|src|\.\.?)\/\S+\.(?:[cm]?[jt]sx?|json))$/.exec(line);
+    const boundary = BOUNDARY.exec(line);
     if (boundary) current = boundary[1];
     files.push(current);
   }
@@ -214,6 +229,61 @@ function attribute(profile, fileOfLine) {
   return totals;
 }
 
+// --- view 2: inclusive evaluation time per file, in Node ----------------------------------
+
+const MARK = "__startup_mark__";
+
+/** The bundle with `__startup_mark__(i)` before each file's code (on the comment's line). */
+function instrumentSections(bundle) {
+  const sections = [HELPERS];
+  const lines = bundle.split("\n").map((line) => {
+    const boundary = BOUNDARY.exec(line);
+    if (!boundary) return line;
+    sections.push(boundary[1]);
+    return `${MARK}(${sections.length - 1}); ${line}`;
+  });
+  lines[0] = `${MARK}(0); ${lines[0]}`;
+  return { code: lines.join("\n"), sections };
+}
+
+const NODE_RUNNER = `
+import { pathToFileURL } from "node:url";
+const marks = [];
+globalThis.${MARK} = (section) => { marks.push(section, performance.now()); };
+const start = performance.now();
+await import(pathToFileURL(process.argv[2]).href);
+const end = performance.now();
+process.stdout.write(JSON.stringify({ start, end, marks }));
+`;
+
+/** One fresh Node process per run; per file: the time from its mark to the next one (ms). */
+function timeSections(dir, bundle) {
+  const { code, sections } = instrumentSections(bundle);
+  const modulePath = join(dir, "instrumented.mjs");
+  const runnerPath = join(dir, "run-sections.mjs");
+  writeFileSync(modulePath, code);
+  writeFileSync(runnerPath, NODE_RUNNER);
+  const perRun = [];
+  for (let run = 0; run < nodeRuns; run++) {
+    const { start, end, marks } = JSON.parse(
+      execFileSync(process.execPath, [runnerPath, modulePath], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+      }),
+    );
+    const totals = new Map([[COMPILE, marks[1] - start]]);
+    for (let index = 0; index < marks.length; index += 2) {
+      const file = sections[marks[index]];
+      const until = index + 3 < marks.length ? marks[index + 3] : end;
+      totals.set(file, (totals.get(file) ?? 0) + until - marks[index + 1]);
+    }
+    perRun.push(totals);
+    process.stderr.write(`\rnode runs ${run + 1}/${nodeRuns}`);
+  }
+  process.stderr.write("\n");
+  return perRun;
+}
+
 // --- report ---------------------------------------------------------------------------------
 
 /** "hono", "@hono/zod-validator", "our code (src/)", or the key itself for the other buckets. */
@@ -223,42 +293,79 @@ function packageOf(key) {
   return key.startsWith("src/") ? "our code (src/)" : key;
 }
 
-function report(perRun, bundleBytes) {
-  const mean = (key) => perRun.reduce((sum, totals) => sum + (totals.get(key) ?? 0), 0) / perRun.length / 1000;
-  const files = [...new Set(perRun.flatMap((totals) => [...totals.keys()]))];
-  const totalsPerRun = perRun
-    .map((totals) => [...totals.values()].reduce((a, b) => a + b, 0) / 1000)
-    .sort((a, b) => a - b);
-  const total = totalsPerRun.reduce((a, b) => a + b, 0) / totalsPerRun.length;
+/**
+ * Per key over runs (`mean` for sampled self time: small files are 0 in most runs; `median` for
+ * timed sections: robust to the odd preempted run), rolled up by package too. Values in ms.
+ */
+function summarise(perRun, statistic) {
+  const of = (numbers) => {
+    if (statistic === "mean") return numbers.reduce((a, b) => a + b, 0) / numbers.length;
+    const sorted = [...numbers].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  };
+  const keys = [...new Set(perRun.flatMap((totals) => [...totals.keys()]))];
+  const byFile = keys.map((key) => [key, of(perRun.map((totals) => totals.get(key) ?? 0))]);
+  const packages = [...new Set(keys.map(packageOf))];
+  const byPackage = packages.map((name) => [
+    name,
+    of(
+      perRun.map((totals) =>
+        keys.filter((key) => packageOf(key) === name).reduce((sum, key) => sum + (totals.get(key) ?? 0), 0),
+      ),
+    ),
+  ]);
+  const totals = perRun.map((totals) => [...totals.values()].reduce((a, b) => a + b, 0));
+  const sort = (rows) => rows.sort((a, b) => b[1] - a[1]);
+  return {
+    total: of(totals),
+    min: Math.min(...totals),
+    max: Math.max(...totals),
+    byPackage: sort(byPackage),
+    byFile: sort(byFile),
+  };
+}
 
-  const packages = new Map();
-  for (const key of files) packages.set(packageOf(key), (packages.get(packageOf(key)) ?? 0) + mean(key));
-  const byPackage = [...packages].sort((a, b) => b[1] - a[1]);
-  const byFile = files.map((key) => [key, mean(key)]).sort((a, b) => b[1] - a[1]);
-
+function printView(title, view, fileFilter) {
   const ms = (value) => value.toFixed(2).padStart(6);
-  const share = (value) => `${((100 * value) / total).toFixed(0).padStart(3)} %`;
-  console.log(
-    `Startup self time, unminified bundle (${(bundleBytes / 1024).toFixed(0)} KiB), mean of ${perRun.length} isolates ` +
-      `(active CPU ${total.toFixed(1)} ms; min ${totalsPerRun[0].toFixed(1)}, max ${totalsPerRun.at(-1).toFixed(1)}):`,
-  );
+  const share = (value) => `${((100 * value) / view.total).toFixed(0).padStart(3)} %`;
+  console.log(`\n${title}`);
+  console.log(`  total ${view.total.toFixed(1)} ms (runs: ${view.min.toFixed(1)}–${view.max.toFixed(1)})`);
   console.log("\n  by package");
-  for (const [name, value] of byPackage) console.log(`  ${ms(value)} ms ${share(value)}  ${name}`);
-  console.log(`\n  by file (top ${values.top})`);
-  for (const [name, value] of byFile.slice(0, Number(values.top))) {
+  for (const [name, value] of view.byPackage) console.log(`  ${ms(value)} ms ${share(value)}  ${name}`);
+  console.log(`\n  by file (top ${values.top}${fileFilter ? `, ${fileFilter.label}` : ""})`);
+  const rows = fileFilter ? view.byFile.filter(([name]) => fileFilter.test(name)) : view.byFile;
+  for (const [name, value] of rows.slice(0, Number(values.top)))
     console.log(`  ${ms(value)} ms ${share(value)}  ${name}`);
-  }
+}
 
+function report(selfTime, sections, bundleBytes) {
+  const round = (value) => Math.round(value * 100) / 100;
+  const asJson = (view, statistic, runsCount) => ({
+    statistic,
+    runs: runsCount,
+    total_ms: round(view.total),
+    by_package_ms: Object.fromEntries(view.byPackage.map(([name, value]) => [name, round(value)])),
+    by_file_ms: Object.fromEntries(view.byFile.map(([name, value]) => [name, round(value)])),
+  });
+  const self = summarise(selfTime, "mean");
+  const inclusive = summarise(sections, "median");
+  printView(
+    `1. Self time in workerd (V8 sampling profiler, every ${SAMPLING_INTERVAL_US} µs), unminified bundle ` +
+      `(${(bundleBytes / 1024).toFixed(0)} KiB), mean of ${selfTime.length} isolates`,
+    self,
+  );
+  printView(
+    `2. Evaluation time per file, inclusive of the calls its module scope makes (Node, median of ${sections.length})`,
+    inclusive,
+    { label: "our files", test: (name) => name.startsWith("src/") },
+  );
   if (values.json !== "none") {
-    const round = (value) => Math.round(value * 100) / 100;
     const result = {
       config: relative(ROOT, configPath),
       bundle: "unminified (wrangler deploy --dry-run --minify=false)",
-      runs: perRun.length,
-      sampling_interval_us: SAMPLING_INTERVAL_US,
-      active_ms_mean: round(total),
-      by_package_ms: Object.fromEntries(byPackage.map(([name, value]) => [name, round(value)])),
-      by_file_ms: Object.fromEntries(byFile.map(([name, value]) => [name, round(value)])),
+      workerd_self_time: { sampling_interval_us: SAMPLING_INTERVAL_US, ...asJson(self, "mean", selfTime.length) },
+      node_inclusive_by_file: asJson(inclusive, "median", sections.length),
     };
     writeFileSync(resolve(ROOT, values.json), `${JSON.stringify(result, null, 2)}\n`);
     console.log(`\nwrote ${values.json}`);
@@ -291,8 +398,10 @@ async function main() {
     process.stderr.write("\n");
 
     const fileOfLine = fileIndex(bundle);
+    const toMs = (totals) => new Map([...totals].map(([key, micros]) => [key, micros / 1000]));
     report(
-      profiles.map((profile) => attribute(profile, fileOfLine)),
+      profiles.map((profile) => toMs(attribute(profile, fileOfLine))),
+      timeSections(outDir, bundle),
       bundle.length,
     );
   } finally {
