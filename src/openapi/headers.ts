@@ -1,3 +1,4 @@
+import type { $ZodType } from "zod/v4/core";
 import { pageSchema } from "../schemas/common";
 import { postSchema } from "../schemas/posts";
 
@@ -8,10 +9,18 @@ export const PUBLIC_READ_HEADERS = {
   "Cache-Control": "public, max-age=30 for anonymous callers; private, no-store otherwise",
 };
 
-/** The success response of both post lists (`/v1/posts`, `/v1/users/:id/posts`). */
+let postPageSchema: $ZodType | undefined;
+
+/**
+ * The success response of both post lists (`/v1/posts`, `/v1/users/:id/posts`). Its schema is
+ * only read by the OpenAPI generator (at build time), so the Worker does not build it at startup.
+ */
 export const POST_PAGE_RESPONSE = {
   status: 200,
   description: "A page of posts",
-  schema: pageSchema(postSchema),
+  get schema() {
+    postPageSchema ??= pageSchema(postSchema);
+    return postPageSchema;
+  },
   headers: PUBLIC_READ_HEADERS,
 } as const;
