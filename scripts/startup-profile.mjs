@@ -3,7 +3,7 @@
 // Builds the Worker unminified (`wrangler deploy --dry-run --minify=false`, same esbuild settings
 // otherwise; esbuild starts each input file's code with a `// path` comment) and reports two views:
 //
-// 1. Self time in workerd (what the brief of `wrangler check startup` shows, made readable): fresh
+// 1. Self time in workerd (the profile behind `wrangler check startup`, made readable): fresh
 //    isolates started the way `wrangler check startup` does (an entry module that `import()`s the
 //    bundle once), the V8 sampling profiler at a finer interval, several runs. Each sample's time
 //    goes to:
@@ -20,8 +20,9 @@
 // 2. Evaluation time per file, inclusive (who causes it): the same bundle with a timestamp before
 //    each file's code, imported in fresh Node processes (workerd freezes clocks while code runs;
 //    Node runs the same V8 engine, an older version). A file's time includes everything its
-//    module scope calls: src/schemas/posts.ts is charged for the zod schemas it builds. This is
-//    what making that file's work lazy would save at startup.
+//    module scope calls: src/schemas/posts.ts is charged for the zod schemas it builds. The first
+//    file to call a library function also pays for compiling it (V8 compiles functions on first
+//    call); deferring that file moves this part to the next caller instead of saving it.
 //
 // The minified bundle `npm run size` measures does the same work with less text to parse: use
 // these views for shares, `npm run size` for totals.
@@ -157,10 +158,16 @@ async function profileStartup(code, workerOptions) {
 
 const COMPILE = "(parse/compile: the entry's `import()` and (program))";
 const GC = "(garbage collector)";
-const HELPERS = "(esbuild helpers: keep_names `__name`, `__export`)";
+/** esbuild's helpers (keep_names `__name`, `__export`) and the module scope's entry, where V8
+ * creates the closures of every hoisted function declaration. */
+const HELPERS = "(bundle scope: esbuild helpers, hoisted declarations)";
 
 /** esbuild's `// node_modules/hono/dist/hono.js` line before each input file's code. */
 const BOUNDARY = /^\/\/ ((?:node_modules|src|\.\.?)\/\S+\.(?:[cm]?[jt]sx?|json))$/;
+
+/** `../../x/node_modules/zod/v4/core/core.js` (symlinked node_modules) → `node_modules/zod/…`. */
+const fileName = (path) =>
+  /(?:^|\/)(node_modules\/.*)$/.exec(path)?.[1] ?? /(?:^|\/)(src\/.*)$/.exec(path)?.[1] ?? path;
 
 /**
  * Line (0-based) → input file, from the boundary comments of an unminified bundle. Lines before
@@ -171,7 +178,7 @@ function fileIndex(bundle) {
   let current = HELPERS;
   for (const line of bundle.split("\n")) {
     const boundary = BOUNDARY.exec(line);
-    if (boundary) current = boundary[1];
+    if (boundary) current = fileName(boundary[1]);
     files.push(current);
   }
   return (line) => files[line] ?? HELPERS;
@@ -239,7 +246,7 @@ function instrumentSections(bundle) {
   const lines = bundle.split("\n").map((line) => {
     const boundary = BOUNDARY.exec(line);
     if (!boundary) return line;
-    sections.push(boundary[1]);
+    sections.push(fileName(boundary[1]));
     return `${MARK}(${sections.length - 1}); ${line}`;
   });
   lines[0] = `${MARK}(0); ${lines[0]}`;
