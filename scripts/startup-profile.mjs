@@ -31,11 +31,10 @@
 // (default wrangler.toml), --json path (default bench/startup-profile.json; none to skip), --top N.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { loadWrangler } from "./lib/workerd.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const SAMPLING_INTERVAL_US = 100;
@@ -53,13 +52,10 @@ const runs = Number(values.runs);
 const nodeRuns = Number(values["node-runs"]);
 const configPath = resolve(ROOT, values.config);
 
-const require = createRequire(import.meta.url);
-const wranglerEntry = require.resolve("wrangler");
-const { unstable_getMiniflareWorkerOptions } = await import(pathToFileURL(wranglerEntry).href);
-// wrangler's own Miniflare, so the same workerd that `wrangler check startup` uses.
-const { Miniflare, convertV4MiniflareOptions } = await import(
-  pathToFileURL(createRequire(wranglerEntry).resolve("miniflare")).href
-);
+const {
+  wrangler: { unstable_getMiniflareWorkerOptions },
+  miniflare: { Miniflare, convertV4MiniflareOptions },
+} = await loadWrangler();
 
 // --- profiling ------------------------------------------------------------------------------
 
