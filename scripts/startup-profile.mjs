@@ -34,6 +34,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { toJson } from "../bench/lib/json.mjs";
 import { loadWrangler } from "./lib/workerd.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -370,7 +371,7 @@ function report(selfTime, sections, bundleBytes) {
       workerd_self_time: { sampling_interval_us: SAMPLING_INTERVAL_US, ...asJson(self, "mean", selfTime.length) },
       node_inclusive_by_file: asJson(inclusive, "median", sections.length),
     };
-    writeFileSync(resolve(ROOT, values.json), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(resolve(ROOT, values.json), toJson(result));
     console.log(`\nwrote ${values.json}`);
   }
 }
