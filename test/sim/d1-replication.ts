@@ -48,6 +48,16 @@ export class D1ReplicaLagSimulator {
     for (const location of Object.keys(replicas)) this.replicaPositions.set(location, 0);
   }
 
+  /** The next write with a statement matching `pattern` commits, then its acknowledgement is lost. */
+  loseNextAcknowledgement(pattern: RegExp): void {
+    let armed = true;
+    this.faults.loseAcknowledgement = (statements) => {
+      if (!armed || !statements.some((statement) => pattern.test(statement.sql))) return false;
+      armed = false;
+      return true;
+    };
+  }
+
   /** The newest committed position on the primary. */
   get position(): number {
     return this.log.length;

@@ -43,7 +43,9 @@ it("a rename per second leaves the other authors' cached posts alone", async () 
     sim.clock.advance(1000);
   }
   const rate = hits / (SECONDS * READS_PER_SECOND);
-  console.info(`hit rate with one rename per second: ${(rate * 100).toFixed(1)} % of ${SECONDS * READS_PER_SECOND} reads`);
+  console.log(
+    `hit rate with one rename per second: ${(rate * 100).toFixed(1)} % of ${SECONDS * READS_PER_SECOND} reads`,
+  );
   // 50 posts, 15 reads a second: many reads are first reads (fills); with
   // scoping, a rename retires 5 of 50 entries, without it all 50.
   expect(rate).toBeGreaterThan(0.5);
