@@ -101,8 +101,9 @@ try {
       cwd: scratch,
       encoding: "utf8",
       timeout: 600_000,
+      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
     });
-    const output = `${run.stdout}${run.stderr}`.replace(/\x1b\[[0-9;]*m/g, "");
+    const output = `${run.stdout}${run.stderr}`;
     if (run.status === 0) return "missed";
     if (/Tests\s+\d+ failed/.test(output)) return "caught";
     throw new Error(`${suite.name} did not run:\n${output.slice(-2000)}`);

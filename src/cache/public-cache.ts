@@ -194,6 +194,11 @@ export class PublicCache {
     );
   }
 
+  /** Undefined when D1 cannot say: the generation then sends fills to the primary. */
+  private newestCommitted(): Promise<D1Bookmark | undefined> {
+    return this.options.freshness.newestCommitted().catch(() => undefined);
+  }
+
   private async alreadyAtLeast(key: string, bookmark: D1Bookmark): Promise<boolean> {
     try {
       const floor = floorOf([(await withTimeout(this.options.kv.get(key, "text"), "read")) ?? UNMOVED]);
@@ -217,8 +222,10 @@ export class PublicCache {
   private async bumpUntimed(targets: readonly GenerationTarget[], outcome: WriteOutcome): Promise<void> {
     // What another bump must be at least as fresh as to stand in for this one.
     const mine = outcome === "committed" ? this.options.freshness.getBookmark() : undefined;
+    // One read of the primary's bookmark serves every target's first round.
+    const floor = this.newestCommitted();
     const outcomes = await Promise.all(
-      targets.map(async (target) => ({ target, error: await this.moveOn(target, mine, KV_WRITE_PAUSES_MS) })),
+      targets.map(async (target) => ({ target, error: await this.moveOn(target, mine, KV_WRITE_PAUSES_MS, floor) })),
     );
     for (const { target, error } of outcomes) {
       if (error === undefined) continue;
@@ -242,12 +249,13 @@ export class PublicCache {
     target: GenerationTarget,
     mine: D1Bookmark | undefined,
     pausesMs: readonly number[],
+    firstFloor?: Promise<D1Bookmark | undefined>,
   ): Promise<unknown | undefined> {
-    const { freshness, kv } = this.options;
+    const { kv } = this.options;
     let lastError: unknown;
     for (let round = 0; round <= pausesMs.length; round++) {
       if (round > 0) await this.sleep(pausesMs[round - 1] ?? 0);
-      const floor = await freshness.newestCommitted().catch(() => undefined);
+      const floor = await (round === 0 && firstFloor ? firstFloor : this.newestCommitted());
       const value = newGenerationValue(floor);
       const cover = mine ?? floor;
       const start = Math.floor(Math.random() * target.length);

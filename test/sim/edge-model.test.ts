@@ -21,8 +21,8 @@ import {
 } from "./model";
 
 /** Sequences per run and the longest one; the closing note quotes these. */
-const SEQUENCES_PER_RUN = 24;
-const MAX_OPERATIONS = 28;
+const SEQUENCES_PER_RUN = 30;
+const MAX_OPERATIONS = 36;
 
 type PostBody = { id: string; title: string; status: Status; version: number; author: { name: string } };
 
@@ -128,7 +128,23 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 type Revoked = { accessToken: string; refreshToken: string; endedSessions: boolean; at: number; location: Location };
 
 /** Counts over one run, for the closing note and to see the run exercised what it should. */
-const tally = { sequences: 0, operations: 0, requests: 0, reads: 0, lostAcks: 0, probes: 0, violations: 0 };
+const tally = {
+  sequences: 0,
+  operations: 0,
+  requests: 0,
+  reads: 0,
+  lostAcks: 0,
+  probes: 0,
+  violations: 0,
+  /** Reads elsewhere that did not yet reflect a write, and the oldest such write's age. */
+  staleReads: 0,
+  maxStaleMs: 0,
+  /** Revoked tokens still honoured elsewhere, and the oldest such revocation's age. */
+  honouredRevoked: 0,
+  maxHonouredMs: 0,
+  /** KV writes refused by the per-key limit. */
+  refusedKvWrites: 0,
+};
 
 class Run {
   readonly clients: Record<ClientName, SimClient>;
@@ -408,7 +424,11 @@ class Run {
   }
 
   private verdict(seen: Facts, view: (state: ModelState) => Facts, at: Location, reader: Reader, what: string) {
-    const violations = this.history.check(seen, view, this.sim.clock.now(), at, reader);
+    const { violations, staleMs } = this.history.check(seen, view, this.sim.clock.now(), at, reader);
+    if (staleMs > 0) {
+      tally.staleReads += 1;
+      tally.maxStaleMs = Math.max(tally.maxStaleMs, staleMs);
+    }
     if (violations.length > 0) {
       tally.violations += 1;
       const who = reader.kind === "anonymous" ? "anonymous" : reader.name;
@@ -453,6 +473,10 @@ class Run {
       throw new Error(`(d) a token of ${name} revoked at ${revoked.location} still works at ${at}: ${response.status}`);
     }
     if (![200, 401].includes(response.status)) throw new Error(`(d) probe answered ${response.status}`);
+    if (response.status === 200) {
+      tally.honouredRevoked += 1;
+      tally.maxHonouredMs = Math.max(tally.maxHonouredMs, this.sim.clock.now() - revoked.at);
+    }
     // Refresh tokens are checked on the primary: an ended session is over everywhere at once.
     const client = this.clients[name];
     if (revoked.endedSessions && revoked.refreshToken !== client.refreshToken) {
@@ -487,14 +511,26 @@ describe("edge guarantees under random multi-location sequences", () => {
     "(a)-(e) hold against the model",
     async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(opArb, { minLength: 8, maxLength: MAX_OPERATIONS }), async (ops) => {
-          tally.sequences += 1;
-          const run = await Run.start(sim);
-          for (const op of ops) await run.apply(op);
-          await run.converge();
-        }),
+        fc.asyncProperty(
+          fc.array(opArb, { minLength: 8, maxLength: MAX_OPERATIONS }),
+          fc.integer(),
+          async (ops, delaySeed) => {
+            tally.sequences += 1;
+            const run = await Run.start(sim);
+            // Each write reaches each other location after its own delay within the bound, so
+            // writes can arrive out of order (KV keeps the last written).
+            let state = delaySeed;
+            sim.kv.propagationDelay = () => {
+              state = (Math.imul(state, 1_103_515_245) + 12_345) | 0;
+              return ((state >>> 8) % 1000) * (PROPAGATION_BOUND_MS / 1000);
+            };
+            for (const op of ops) await run.apply(op);
+            await run.converge();
+          },
+        ),
         { seed: fuzzSeed(), numRuns: SEQUENCES_PER_RUN, endOnFailure: true },
       );
+      tally.refusedKvWrites = sim.kv.refusedWrites;
       console.log(`edge model: ${JSON.stringify(tally)}`);
       expect(tally.violations).toBe(0);
       expect(tally.reads).toBeGreaterThan(SEQUENCES_PER_RUN * 10);

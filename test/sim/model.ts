@@ -74,6 +74,9 @@ export function describe(state: ModelState, post: ModelPost): string {
 
 export type Violation = { about: string; seen: string; allowed: string[] };
 
+/** How old the newest write a response did not reflect was (0 when it reflected them all). */
+export type CheckResult = { violations: Violation[]; staleMs: number };
+
 export class History {
   private readonly snapshots: Snapshot[] = [];
 
@@ -93,7 +96,7 @@ export class History {
    * Checks each fact of a response: it must be the fact as of the newest write that changed it
    * and that the reader is required to see, or as of any later write.
    */
-  check(seen: Facts, view: (state: ModelState) => Facts, at: number, location: Location, reader: Reader): Violation[] {
+  check(seen: Facts, view: (state: ModelState) => Facts, at: number, location: Location, reader: Reader): CheckResult {
     const views = this.snapshots.map((snapshot) => view(snapshot.state));
     const mustSee = this.snapshots.map(
       (snapshot) =>
@@ -104,6 +107,7 @@ export class History {
     );
     const about = new Set([...Object.keys(seen), ...views.flatMap((facts) => Object.keys(facts))]);
     const violations: Violation[] = [];
+    let staleMs = 0;
     for (const key of about) {
       const history = views.map((facts) => facts[key] ?? ABSENT);
       let required = 0;
@@ -113,7 +117,10 @@ export class History {
       const allowed = [...new Set(history.slice(required))];
       const fact = seen[key] ?? ABSENT;
       if (!allowed.includes(fact)) violations.push({ about: key, seen: fact, allowed });
+      const shown = history.lastIndexOf(fact);
+      const missed = history.findIndex((value, index) => index > shown && value !== fact);
+      if (shown >= 0 && missed > 0) staleMs = Math.max(staleMs, at - (this.snapshots[missed] as Snapshot).at);
     }
-    return violations;
+    return { violations, staleMs };
   }
 }
