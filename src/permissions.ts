@@ -1,5 +1,6 @@
 import type { Actor } from "./app-env";
 import type { PostStatus, Role } from "./db/schema";
+import { PermissionError } from "./errors";
 
 /** Everything a role may be allowed to do. `:any` actions apply to resources of other users. */
 export type Action =
@@ -31,10 +32,14 @@ export function can(actor: Actor, action: Action): boolean {
   return actor.kind === "user" && ROLE_ACTIONS[actor.role].has(action);
 }
 
-/** Editing a post: one's own with `post:update:own`, anyone's with `post:update:any`. */
-export function canEditPost(actor: Actor, post: { authorId: string }): boolean {
-  if (actor.kind !== "user") return false;
-  return can(actor, post.authorId === actor.id ? "post:update:own" : "post:update:any");
+/** The one authorisation check handlers make: 403 unless the role allows the action. */
+export function authorize(actor: Actor, action: Action, message?: string): void {
+  if (!can(actor, action)) throw new PermissionError(message);
+}
+
+/** Editing a post: one's own needs `post:update:own`, anyone else's `post:update:any`. */
+export function editAction(actor: Actor, post: { authorId: string }): Action {
+  return actor.kind === "user" && post.authorId === actor.id ? "post:update:own" : "post:update:any";
 }
 
 /**

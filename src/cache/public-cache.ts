@@ -150,10 +150,13 @@ export class PublicCache {
    * from it) reflects that write. `stamp` is undefined when KV could not say (then do not fill).
    */
   async loadFresh<T>(
+    lookup: Lookup,
     load: () => Promise<T>,
     alsoDependsOn: (value: T) => readonly string[],
   ): Promise<{ value: T; stamp: Stamp | undefined }> {
     const value = await load();
+    // KV already failed this request: serve from D1 without asking it again.
+    if (lookup.kind === "unavailable") return { value, stamp: undefined };
     const keys = alsoDependsOn(value);
     let stamp: Stamp;
     try {

@@ -1,15 +1,9 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { bodyEtag, ifNoneMatchHits } from "../lib/etag";
+import { bodyEtag } from "../lib/etag";
+import { sendJson } from "../lib/send-json";
 import { setCacheHeaders } from "./http";
 import { cacheKeys, LIST_CACHE_TTL_SECONDS } from "./keys";
-
-/** Sends a serialised JSON body as-is (cached bodies are never parsed and re-serialised). */
-export function sendJson(c: Context<AppEnv>, etag: string, body: string): Response {
-  c.header("ETag", etag);
-  if (ifNoneMatchHits(c.req.header("If-None-Match"), etag)) return c.body(null, 304);
-  return c.body(body, 200, { "Content-Type": "application/json" });
-}
 
 /**
  * A list page, through the cache for anonymous callers. Everyone else may also see their own

@@ -1,19 +1,15 @@
-/** base64url without padding, for tokens, cursors and hash encodings. */
+import { base64url } from "jose";
+
+/** base64url without padding (jose's), for tokens, cursors and hash encodings. */
 export function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url.encode(bytes);
 }
 
-/** Returns null for anything that is not canonical base64url, so callers can answer 400. */
+/** Returns null for anything that is not unpadded base64url, so callers can answer 400. */
 export function fromBase64Url(text: string): Uint8Array | null {
   if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return null;
-  const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
   try {
-    const binary = atob(padded);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes;
+    return base64url.decode(text);
   } catch {
     return null;
   }

@@ -41,14 +41,16 @@ async function revokedFailClosed(kv: KVNamespace, userId: string, issuedAtMs: nu
   }
 }
 
-/** Like `authenticate`, then 401 for anonymous callers. Handlers after it can rely on a user. */
-export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.var.actor.kind !== "user") throw new AuthenticationError();
+/** What `requireUser` adds: the signed-in caller, typed as one. */
+export type WithUser = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variables"] & { user: UserActor } };
+
+/**
+ * After `authenticate`: 401 for anonymous callers. Handlers after it read the caller as
+ * `c.var.user`, whose type says it is signed in, so they check nothing again.
+ */
+export const requireUser = createMiddleware<WithUser>(async (c, next) => {
+  const { actor } = c.var;
+  if (actor.kind !== "user") throw new AuthenticationError();
+  c.set("user", actor);
   await next();
 });
-
-/** The authenticated caller, for handlers behind `requireUser`. */
-export function userActor(actor: AppEnv["Variables"]["actor"]): UserActor {
-  if (actor.kind !== "user") throw new AuthenticationError();
-  return actor;
-}

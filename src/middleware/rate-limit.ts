@@ -24,7 +24,7 @@ export function clientIp(c: Context<AppEnv>): string {
  * Throws 429 with `Retry-After` once `key` has used up the named limiter's budget. A limiter that
  * errors lets the request through (logged): rate limiting protects, it must not take the API down.
  */
-export async function enforceRateLimit(c: Context<AppEnv>, name: LimiterName, key: string): Promise<void> {
+export async function enforceRateLimit<E extends AppEnv>(c: Context<E>, name: LimiterName, key: string): Promise<void> {
   let allowed = true;
   try {
     ({ success: allowed } = await c.env[name].limit({ key: `${name}:${key}` }));
@@ -35,8 +35,8 @@ export async function enforceRateLimit(c: Context<AppEnv>, name: LimiterName, ke
 }
 
 /** `enforceRateLimit` as a middleware, for keys known before the body is read. */
-export function rateLimit(name: LimiterName, key: (c: Context<AppEnv>) => string) {
-  return createMiddleware<AppEnv>(async (c, next) => {
+export function rateLimit<E extends AppEnv = AppEnv>(name: LimiterName, key: (c: Context<E>) => string) {
+  return createMiddleware<E>(async (c, next) => {
     await enforceRateLimit(c, name, key(c));
     await next();
   });

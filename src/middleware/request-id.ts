@@ -9,8 +9,6 @@ export const requestId = createMiddleware<AppEnv>(async (c, next) => {
   const incoming = c.req.header("X-Request-Id");
   const id = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : newId();
   c.set("requestId", id);
-  c.set("log", {});
-  c.set("timings", { db: 0, cache: 0 });
   await next();
   c.header("X-Request-Id", id);
 });

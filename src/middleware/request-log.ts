@@ -8,6 +8,8 @@ import { serverTimingHeader } from "../lib/timing";
  */
 export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
+  c.set("log", {});
+  c.set("timings", { db: 0, cache: 0 });
   await next();
   const durationMs = performance.now() - started;
   c.header("Server-Timing", serverTimingHeader(c.var.timings, durationMs));

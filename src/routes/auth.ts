@@ -2,14 +2,14 @@ import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../auth/password";
-import { hashRefreshToken, newRefreshToken, tokenPairBody } from "../auth/session";
+import { hashRefreshToken, newRefreshToken, tokenPairBody } from "../auth/token-pair";
 import { isUniqueViolation } from "../db/errors";
 import { claimForRotation, findRefreshTokenByHash, insertIntoLiveFamily, revokeFamily } from "../db/refresh-tokens";
 import { refreshTokens, users } from "../db/schema";
 import { findUserByEmail, findUserById } from "../db/users";
 import { AuthenticationError, ConflictError } from "../errors";
 import { isoNow, newId } from "../lib/ids";
-import { authenticate, requireUser, userActor } from "../middleware/auth";
+import { authenticate, requireUser } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
 import { clientIp, enforceRateLimit, rateLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
@@ -40,7 +40,7 @@ export const authRoutes = new Hono<AppEnv>()
       const now = isoNow(nowMs);
       const userId = newId(nowMs);
       const passwordHash = await hashPassword(password);
-      const session = await newRefreshToken(settings, userId, newId(nowMs), nowMs);
+      const refresh = await newRefreshToken(settings, userId, newId(nowMs), nowMs);
       try {
         // Everyone registers as `user`: the strict schema already refused any `role` field.
         const [[user]] = await db.batch([
@@ -48,10 +48,10 @@ export const authRoutes = new Hono<AppEnv>()
             .insert(users)
             .values({ id: userId, email, name, passwordHash, role: "user", createdAt: now, updatedAt: now })
             .returning(),
-          db.insert(refreshTokens).values(session.row),
+          db.insert(refreshTokens).values(refresh.row),
         ]);
         if (!user) throw new Error("insert returned no user");
-        return c.json(await tokenPairBody(settings, user, session.token), 201);
+        return c.json(await tokenPairBody(settings, user, refresh.token), 201);
       } catch (error) {
         if (isUniqueViolation(error)) {
           throw new ConflictError("An account with this email already exists", { field: "email" });
@@ -88,9 +88,9 @@ export const authRoutes = new Hono<AppEnv>()
           .set({ passwordHash: await hashPassword(password) })
           .where(eq(users.id, user.id));
       }
-      const session = await newRefreshToken(settings, user.id, newId());
-      await db.insert(refreshTokens).values(session.row);
-      return c.json(await tokenPairBody(settings, user, session.token), 200);
+      const refresh = await newRefreshToken(settings, user.id, newId());
+      await db.insert(refreshTokens).values(refresh.row);
+      return c.json(await tokenPairBody(settings, user, refresh.token), 200);
     },
   )
   .post(
@@ -114,7 +114,7 @@ export const authRoutes = new Hono<AppEnv>()
       if (!stored || stored.revokedAt !== null || stored.expiresAt <= now) {
         throw new AuthenticationError(INVALID_REFRESH_TOKEN);
       }
-      // A token that was already exchanged is being replayed: end the whole session family.
+      // A token that was already exchanged is being replayed: end the whole refresh-token family.
       if (stored.rotatedAt !== null || !(await claimForRotation(db, stored.id, now))) {
         await revokeFamily(db, stored.familyId, now);
         throw new AuthenticationError(INVALID_REFRESH_TOKEN);
@@ -125,10 +125,10 @@ export const authRoutes = new Hono<AppEnv>()
         throw new AuthenticationError(INVALID_REFRESH_TOKEN);
       }
       c.var.log.userId = user.id;
-      const session = await newRefreshToken(settings, user.id, stored.familyId);
+      const refresh = await newRefreshToken(settings, user.id, stored.familyId);
       // Signed before the insert, so a revocation racing this refresh also covers its access token.
-      const body = await tokenPairBody(settings, user, session.token);
-      if (!(await insertIntoLiveFamily(db, session.row))) {
+      const body = await tokenPairBody(settings, user, refresh.token);
+      if (!(await insertIntoLiveFamily(db, refresh.row))) {
         await revokeFamily(db, stored.familyId, now);
         throw new AuthenticationError(INVALID_REFRESH_TOKEN);
       }
@@ -139,7 +139,7 @@ export const authRoutes = new Hono<AppEnv>()
     "/logout",
     describeRoute({
       summary: "Log out",
-      description: "Revokes the session (refresh token family) of the given refresh token.",
+      description: "Ends the refresh-token family (this sign-in) of the given refresh token.",
       tag: "auth",
       auth: "required",
       success: { status: 204, description: "Logged out" },
@@ -151,7 +151,7 @@ export const authRoutes = new Hono<AppEnv>()
     validate("json", refreshTokenSchema),
     async (c) => {
       const { refresh_token } = c.req.valid("json");
-      const actor = userActor(c.var.actor);
+      const actor = c.var.user;
       const stored = await findRefreshTokenByHash(c.var.db, await hashRefreshToken(refresh_token));
       // Someone else's or an unknown token is left alone, but the answer is the same: nothing leaks.
       if (stored && stored.userId === actor.id) await revokeFamily(c.var.db, stored.familyId, isoNow());

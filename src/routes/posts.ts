@@ -4,25 +4,26 @@ import type { AppEnv } from "../app-env";
 import { setCacheHeaders } from "../cache/http";
 import { dependencies, retiredByPostWrite, writeThenRetire } from "../cache/invalidation";
 import { cacheKeys, POST_CACHE_TTL_SECONDS } from "../cache/keys";
-import { normaliseQuery, sendJson, serveList } from "../cache/read-through";
+import { normaliseQuery, serveList } from "../cache/read-through";
 import { isUniqueViolation } from "../db/errors";
 import { findStoredResponse, recordResponseStatements } from "../db/idempotency";
 import { deletePost, findPostWithAuthor, listPosts, updatePost } from "../db/posts";
 import { posts } from "../db/schema";
 import { findUserById } from "../db/users";
-import { AuthenticationError, ConflictError, NotFoundError, PermissionError, PreconditionFailedError } from "../errors";
+import { AuthenticationError, ConflictError, NotFoundError, PreconditionFailedError } from "../errors";
 import { encodeCursor } from "../lib/cursor";
 import { sha256Hex } from "../lib/encoding";
 import { ifMatchHolds, postEtag } from "../lib/etag";
 import { isoNow, newId } from "../lib/ids";
 import { toPage } from "../lib/pagination";
-import { requireUser, userActor } from "../middleware/auth";
+import { sendJson } from "../lib/send-json";
+import { requireUser, type WithUser } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
-import { POST_PAGE_RESPONSE, PUBLIC_READ_HEADERS } from "../openapi/headers";
-import { can, canEditPost, canSeePost, postScope } from "../permissions";
+import { POST_PAGE_RESPONSE, PUBLIC_READ_HEADERS } from "../openapi/responses";
+import { authorize, canSeePost, editAction, postScope } from "../permissions";
 import { type PostJson, toPostJson } from "../projections";
 import { idParamSchema } from "../schemas/common";
 import {
@@ -93,6 +94,7 @@ export const postRoutes = new Hono<AppEnv>()
       }
       // The post embeds its author's name: read at least as fresh as the author's generation too.
       const { value: found, stamp } = await cache.loadFresh(
+        lookup,
         () => findPostWithAuthor(c.var.db, id),
         (post) => (post ? dependencies.postAuthor(post.post.authorId) : []),
       );
@@ -125,15 +127,15 @@ export const postRoutes = new Hono<AppEnv>()
       errors: [403, 409, 429],
     }),
     requireUser,
-    rateLimit("POST_WRITE_USER_LIMITER", (c) => userActor(c.var.actor).id),
+    rateLimit<WithUser>("POST_WRITE_USER_LIMITER", (c) => c.var.user.id),
     validate("header", idempotencyHeaderSchema),
     jsonBody(POST_BODY_MAX_BYTES),
     validate("json", createPostSchema),
     async (c) => {
       const body = c.req.valid("json");
       const idempotencyKey = c.req.valid("header")["idempotency-key"];
-      const actor = userActor(c.var.actor);
-      if (!can(actor, "post:create")) throw new PermissionError("Your role may not create posts");
+      const actor = c.var.user;
+      authorize(actor, "post:create", "Your role may not create posts");
       const { db } = c.var;
       const nowMs = Date.now();
       const requestHash = await sha256Hex(JSON.stringify([body.title, body.content, body.status]));
@@ -218,11 +220,11 @@ export const postRoutes = new Hono<AppEnv>()
     async (c) => {
       const { id } = c.req.valid("param");
       const changes = c.req.valid("json");
-      const actor = userActor(c.var.actor);
+      const actor = c.var.user;
       const { db } = c.var;
       const found = await findPostWithAuthor(db, id);
       if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
-      if (!canEditPost(actor, found.post)) throw new PermissionError("You may not edit this post");
+      authorize(actor, editAction(actor, found.post), "You may not edit this post");
       const ifMatch = c.req.header("If-Match");
       const currentEtag = postEtag(found);
       if (ifMatch !== undefined && !ifMatchHolds(ifMatch, currentEtag)) {
@@ -267,7 +269,7 @@ export const postRoutes = new Hono<AppEnv>()
       const { actor, db } = c.var;
       const found = await findPostWithAuthor(db, id);
       if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
-      if (!can(actor, "post:delete")) throw new PermissionError("Only admins delete posts; archive it instead");
+      authorize(actor, "post:delete", "Only admins delete posts; archive it instead");
       const deleted = await writeThenRetire(
         c.var.cache,
         () => deletePost(db, id),

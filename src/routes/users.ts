@@ -17,16 +17,16 @@ import {
   type UserChanges,
   updateUserGuarded,
 } from "../db/users";
-import { AuthenticationError, ConflictError, NotFoundError, PermissionError } from "../errors";
+import { AuthenticationError, ConflictError, NotFoundError } from "../errors";
 import { encodeCursor } from "../lib/cursor";
 import { isoNow } from "../lib/ids";
 import { toPage } from "../lib/pagination";
-import { requireUser, userActor } from "../middleware/auth";
+import { requireUser } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
-import { POST_PAGE_RESPONSE } from "../openapi/headers";
-import { can, postScope } from "../permissions";
+import { POST_PAGE_RESPONSE } from "../openapi/responses";
+import { authorize, can, postScope } from "../permissions";
 import { toPostJson, toPublicProfile, toUserJson } from "../projections";
 import { idParamSchema, pageSchema } from "../schemas/common";
 import { listUserPostsQuerySchema } from "../schemas/posts";
@@ -39,10 +39,6 @@ import {
 } from "../schemas/users";
 
 const LAST_ADMIN = "The last active admin cannot be demoted, deactivated or deleted";
-
-function requireAction(allowed: boolean): void {
-  if (!allowed) throw new PermissionError();
-}
 
 /**
  * What a write to user `id` retires from the read cache: the author's cached posts and lists,
@@ -70,7 +66,7 @@ export const userRoutes = new Hono<AppEnv>()
     }),
     requireUser,
     async (c) => {
-      const actor = userActor(c.var.actor);
+      const actor = c.var.user;
       const user = await findUserById(c.var.db, actor.id);
       if (!user) throw new AuthenticationError("Account no longer exists");
       return c.json(toUserJson(user));
@@ -91,7 +87,7 @@ export const userRoutes = new Hono<AppEnv>()
     validate("json", updateMeSchema),
     async (c) => {
       const body = c.req.valid("json");
-      const actor = userActor(c.var.actor);
+      const actor = c.var.user;
       const { db, settings } = c.var;
       const user = await findUserById(db, actor.id);
       if (!user) throw new AuthenticationError("Account no longer exists");
@@ -131,7 +127,7 @@ export const userRoutes = new Hono<AppEnv>()
     }),
     requireUser,
     async (c) => {
-      const actor = userActor(c.var.actor);
+      const actor = c.var.user;
       const result = await writeThenRetire(
         c.var.cache,
         () => deleteUserGuarded(c.var.db, actor.id),
@@ -157,7 +153,7 @@ export const userRoutes = new Hono<AppEnv>()
     requireUser,
     validate("query", listUsersQuerySchema),
     async (c) => {
-      requireAction(can(c.var.actor, "user:list"));
+      authorize(c.var.user, "user:list");
       const { role, is_active, email, cursor, limit } = c.req.valid("query");
       const rows = await listUsers(c.var.db, { role, isActive: is_active, emailPrefix: email }, cursor, limit);
       return c.json(toPage(rows, limit, (row) => row, toUserJson));
@@ -200,7 +196,7 @@ export const userRoutes = new Hono<AppEnv>()
     jsonBody(),
     validate("json", adminUpdateUserSchema),
     async (c) => {
-      requireAction(can(c.var.actor, "user:manage"));
+      authorize(c.var.user, "user:manage");
       const { id } = c.req.valid("param");
       const { name, role, is_active } = c.req.valid("json");
       const { db, settings } = c.var;
@@ -242,7 +238,7 @@ export const userRoutes = new Hono<AppEnv>()
     requireUser,
     validate("param", idParamSchema),
     async (c) => {
-      requireAction(can(c.var.actor, "user:manage"));
+      authorize(c.var.user, "user:manage");
       const { id } = c.req.valid("param");
       const result = await writeThenRetire(c.var.cache, () => deleteUserGuarded(c.var.db, id), retiredByUserWrite(id));
       if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });

@@ -1,12 +1,15 @@
 import type { $ZodType } from "zod/v4/core";
+import { PUBLIC_MAX_AGE_SECONDS } from "../cache/keys";
 import { pageSchema } from "../schemas/common";
 import { postSchema } from "../schemas/posts";
 
-/** Response headers of cacheable public reads, for the document. */
+/** Response descriptions several routes share, for the OpenAPI document. */
+
+/** Response headers of cacheable public reads. */
 export const PUBLIC_READ_HEADERS = {
   ETag: "Validator; send back as If-None-Match",
   "X-Cache": "HIT, MISS or BYPASS",
-  "Cache-Control": "public, max-age=30 for anonymous callers; private, no-store otherwise",
+  "Cache-Control": `public, max-age=${PUBLIC_MAX_AGE_SECONDS} for anonymous callers; private, no-store otherwise`,
 };
 
 let postPageSchema: $ZodType | undefined;
