@@ -36,7 +36,7 @@ const MUTATIONS = [
   },
   {
     name: "an account deletion retires nothing",
-    file: "src/routes/users.ts",
+    file: "src/domain/accounts.ts",
     from: '(result.value.kind === "ok" && (nameBefore === undefined || result.value.value.name !== nameBefore));',
     to: '(result.value.kind === "ok" && nameBefore !== undefined && result.value.value.name !== nameBefore);',
   },

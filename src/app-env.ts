@@ -1,12 +1,9 @@
 import type { PublicCache } from "./cache/public-cache";
 import type { Settings } from "./config";
 import type { Db } from "./db/client";
-import type { Role } from "./db/schema";
+import type { DomainContext } from "./domain/context";
+import type { Actor } from "./domain/vocabulary";
 import type { Timings } from "./lib/timing";
-
-/** Who is calling. Anonymous callers are a value, not a missing one, so every check handles them. */
-export type Actor = { kind: "anonymous" } | { kind: "user"; id: string; role: Role };
-export type UserActor = Extract<Actor, { kind: "user" }>;
 
 /** What the request log line adds beyond the basics, filled in along the way. */
 export type LogFields = {
@@ -25,6 +22,8 @@ export type AppEnv = {
     settings: Settings;
     db: Db;
     cache: PublicCache;
+    /** What the domain's operations need (src/domain/context.ts). */
+    domain: DomainContext;
     actor: Actor;
     log: LogFields;
     timings: Timings;

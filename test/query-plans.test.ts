@@ -5,7 +5,7 @@ import { findIdempotencyQuery } from "../src/db/idempotency";
 import { findPostWithAuthorQuery, listPosts } from "../src/db/posts";
 import { findRefreshTokenQuery } from "../src/db/refresh-tokens";
 import { findUserByEmailQuery, findUserByIdQuery, listUsers } from "../src/db/users";
-import type { PostScope } from "../src/permissions";
+import type { PostScope } from "../src/domain/permissions";
 
 const db = createDb(env.DB);
 const cursor = { createdAt: "2026-11-27T00:00:00.000Z", id: "01a21ac5-0000-7000-8000-000000000000" };

@@ -1,6 +1,6 @@
 import { errors, jwtVerify, SignJWT } from "jose";
 import type { Settings } from "../config";
-import { ROLES, type Role } from "../db/schema";
+import { ROLES, type Role } from "../domain/vocabulary";
 import { newId } from "../lib/ids";
 
 /** RFC 9068 media type for access tokens; checked on verify so other JWTs cannot stand in. */

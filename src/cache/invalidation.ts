@@ -1,4 +1,4 @@
-import type { PostStatus } from "../db/schema";
+import type { PostStatus } from "../domain/vocabulary";
 import { generationKeys } from "./keys";
 import type { GenerationTarget, PublicCache } from "./public-cache";
 
@@ -32,6 +32,11 @@ export function retiredByPostWrite(
   const touchesPublic = statusBefore === "published" || statusAfter === "published" || statusAfter === "unknown";
   const own: GenerationTarget = [generationKeys.post(post.id)];
   return touchesPublic ? [own, [generationKeys.authorPosts(post.authorId)], generationKeys.listShards()] : [own];
+}
+
+/** A new post of this author may have appeared (a create whose invalidation is being redone). */
+export function retiredByNewPostOf(authorId: string): GenerationTarget[] {
+  return [[generationKeys.authorPosts(authorId)], generationKeys.listShards()];
 }
 
 /** An author's public profile changed (rename) or the author and its posts went away. */

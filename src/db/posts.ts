@@ -1,11 +1,12 @@
 import { and, desc, eq, getTableColumns, ne, type SQL, sql } from "drizzle-orm";
 import { unionAll } from "drizzle-orm/sqlite-core";
+import type { PostScope } from "../domain/permissions";
+import type { PostStatus } from "../domain/vocabulary";
 import type { Cursor } from "../lib/cursor";
-import type { PostScope } from "../permissions";
 import type { PostWithAuthor } from "../projections";
 import type { Db } from "./client";
 import { afterCursor } from "./keyset";
-import { type PostRow, type PostStatus, posts, users } from "./schema";
+import { type PostRow, posts, users } from "./schema";
 
 const postWithAuthor = { post: posts, authorName: users.name };
 

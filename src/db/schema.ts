@@ -1,10 +1,5 @@
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-
-export const ROLES = ["admin", "user", "guest"] as const;
-export type Role = (typeof ROLES)[number];
-
-export const POST_STATUSES = ["draft", "published", "archived"] as const;
-export type PostStatus = (typeof POST_STATUSES)[number];
+import { POST_STATUSES, ROLES } from "../domain/vocabulary";
 
 /** Times are ISO-8601 UTC strings with milliseconds: they sort lexically and read well in SQL. */
 export const users = sqliteTable(

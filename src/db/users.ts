@@ -1,9 +1,10 @@
 import { and, desc, eq, gte, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import type { Role } from "../domain/vocabulary";
 import type { Cursor } from "../lib/cursor";
 import type { Db } from "./client";
 import { afterCursor } from "./keyset";
-import { type Role, type UserRow, users } from "./schema";
+import { type UserRow, users } from "./schema";
 
 // The `…Query` builders are exported so test/query-plans.test.ts can EXPLAIN exactly what runs.
 export const findUserByIdQuery = (db: Db, id: string) => db.select().from(users).where(eq(users.id, id)).limit(1);

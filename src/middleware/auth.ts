@@ -1,7 +1,8 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv, UserActor } from "../app-env";
+import type { AppEnv } from "../app-env";
 import { verifyAccessToken } from "../auth/access-token";
 import { isRevoked } from "../auth/revocation";
+import type { UserActor } from "../domain/vocabulary";
 import { AuthenticationError, ServiceUnavailableError } from "../errors";
 
 /** Longer than any token we issue; anything bigger is refused before any crypto runs. */

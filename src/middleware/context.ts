@@ -49,6 +49,7 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
       },
     }),
   );
+  c.set("domain", { db: c.var.db, cache: c.var.cache, kv: c.env.KV, settings: result.settings });
   c.set("actor", { kind: "anonymous" });
   await next();
   // A request served without D1 (a cache hit) hands the client's own bookmark back.

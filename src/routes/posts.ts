@@ -2,19 +2,12 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import type { AppEnv } from "../app-env";
 import { setCacheHeaders } from "../cache/http";
-import { dependencies, retiredByPostWrite, writeThenRetire } from "../cache/invalidation";
+import { dependencies } from "../cache/invalidation";
 import { cacheKeys, POST_CACHE_TTL_SECONDS } from "../cache/keys";
 import { normaliseQuery, serveList } from "../cache/read-through";
-import { isUniqueViolation } from "../db/errors";
-import { findStoredResponse, recordResponseStatements } from "../db/idempotency";
-import { deletePost, findPostWithAuthor, listPosts, updatePost } from "../db/posts";
-import { posts } from "../db/schema";
-import { findUserById } from "../db/users";
-import { AuthenticationError, ConflictError, NotFoundError, PreconditionFailedError } from "../errors";
+import { createPost, deletePostForGood, editPost, findVisiblePost, visiblePosts } from "../domain/posts";
 import { encodeCursor } from "../lib/cursor";
-import { sha256Hex } from "../lib/encoding";
-import { ifMatchHolds, postEtag } from "../lib/etag";
-import { isoNow, newId } from "../lib/ids";
+import { postEtag } from "../lib/etag";
 import { toPage } from "../lib/pagination";
 import { sendJson } from "../lib/send-json";
 import { requireUser, type WithUser } from "../middleware/auth";
@@ -23,8 +16,7 @@ import { rateLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
 import { POST_PAGE_RESPONSE, PUBLIC_READ_HEADERS } from "../openapi/responses";
-import { authorize, canSeePost, editAction, postScope } from "../permissions";
-import { type PostJson, toPostJson } from "../projections";
+import { type PostJson, type PostWithAuthor, toPostJson } from "../projections";
 import { idParamSchema } from "../schemas/common";
 import {
   createPostSchema,
@@ -65,7 +57,8 @@ export const postRoutes = new Hono<AppEnv>()
         limit,
       });
       return serveList(c, key, dependencies.globalList(), async () => {
-        const rows = await listPosts(c.var.db, postScope(c.var.actor), { status, authorId: author_id }, cursor, limit);
+        const filter = { status, authorId: author_id };
+        const rows = await visiblePosts(c.var.domain, c.var.actor, filter, cursor, limit);
         return toPage(rows, limit, ({ post }) => post, toPostJson);
       });
     },
@@ -95,11 +88,9 @@ export const postRoutes = new Hono<AppEnv>()
       // The post embeds its author's name: read at least as fresh as the author's generation too.
       const { value: found, stamp } = await cache.loadFresh(
         lookup,
-        () => findPostWithAuthor(c.var.db, id),
-        (post) => (post ? dependencies.postAuthor(post.post.authorId) : []),
+        () => findVisiblePost(c.var.domain, actor, id),
+        (post) => dependencies.postAuthor(post.post.authorId),
       );
-      // A post the caller may not see answers exactly like one that never existed.
-      if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
       const etag = postEtag(found);
       const body = JSON.stringify(toPostJson(found));
       const isPublic = found.post.status === "published";
@@ -132,73 +123,19 @@ export const postRoutes = new Hono<AppEnv>()
     jsonBody(POST_BODY_MAX_BYTES),
     validate("json", createPostSchema),
     async (c) => {
-      const body = c.req.valid("json");
-      const idempotencyKey = c.req.valid("header")["idempotency-key"];
-      const actor = c.var.user;
-      authorize(actor, "post:create", "Your role may not create posts");
-      const { db } = c.var;
-      const nowMs = Date.now();
-      const requestHash = await sha256Hex(JSON.stringify([body.title, body.content, body.status]));
-
-      const replay = async () => {
-        if (!idempotencyKey) return undefined;
-        const stored = await findStoredResponse(db, actor.id, idempotencyKey, nowMs);
-        if (!stored) return undefined;
-        if (stored.requestHash !== requestHash) {
-          throw new ConflictError("Idempotency-Key was already used with a different body", {
-            reason: "idempotency_key_reuse",
-          });
-        }
-        // Our own serialised PostJson; parsing and re-serialising yields the same bytes.
-        const post = JSON.parse(stored.body) as PostJson;
-        // The first attempt may have died between its commit and its invalidation: redo it.
-        await c.var.cache.bump(retiredByPostWrite({ id: post.id, authorId: actor.id }, null, post.status), "committed");
-        c.header("Location", `/v1/posts/${post.id}`);
-        c.header("ETag", postEtag({ post: { version: post.version }, authorName: post.author.name }));
-        c.header("Idempotent-Replayed", "true");
-        return c.json(post, 201);
-      };
-
-      const replayed = await replay();
-      if (replayed) return replayed;
-
-      const author = await findUserById(db, actor.id);
-      if (!author) throw new AuthenticationError("Account no longer exists");
-      const now = isoNow(nowMs);
-      const row = {
-        id: newId(nowMs),
-        authorId: actor.id,
-        title: body.title,
-        content: body.content,
-        status: body.status,
-        createdAt: now,
-        updatedAt: now,
-        publishedAt: body.status === "published" ? now : null,
-        version: 1,
-      };
-      const json = toPostJson({ post: row, authorName: author.name });
-      const insert = db.insert(posts).values(row);
-      const write = async () => {
-        if (idempotencyKey) {
-          // One batch: the post and the record of its response commit together or not at all.
-          const record = { requestHash, status: 201, body: JSON.stringify(json) };
-          await db.batch([insert, ...recordResponseStatements(db, actor.id, idempotencyKey, record, nowMs)]);
-        } else {
-          await insert;
-        }
-      };
-      try {
-        await writeThenRetire(c.var.cache, write, (result) =>
-          retiredByPostWrite(row, null, result.kind === "committed" ? row.status : "unknown"),
-        );
-      } catch (error) {
-        // A concurrent request with the same key won the race: answer as its replay would.
-        const raced = idempotencyKey && isUniqueViolation(error) ? await replay() : undefined;
-        if (raced) return raced;
-        throw error;
-      }
-      c.header("Location", `/v1/posts/${row.id}`);
-      c.header("ETag", postEtag({ post: row, authorName: author.name }));
+      const key = c.req.valid("header")["idempotency-key"];
+      const render = (post: PostWithAuthor) => JSON.stringify(toPostJson(post));
+      const outcome = await createPost(
+        c.var.domain,
+        c.var.user,
+        c.req.valid("json"),
+        key === undefined ? undefined : { key, render },
+      );
+      // A replay answers with the stored bytes: parsing and re-serialising our own JSON is exact.
+      const json = outcome.kind === "created" ? toPostJson(outcome.post) : (JSON.parse(outcome.storedBody) as PostJson);
+      if (outcome.kind === "replayed") c.header("Idempotent-Replayed", "true");
+      c.header("Location", `/v1/posts/${json.id}`);
+      c.header("ETag", postEtag({ post: { version: json.version }, authorName: json.author.name }));
       return c.json(json, 201);
     },
   )
@@ -219,37 +156,9 @@ export const postRoutes = new Hono<AppEnv>()
     validate("json", updatePostSchema),
     async (c) => {
       const { id } = c.req.valid("param");
-      const changes = c.req.valid("json");
-      const actor = c.var.user;
-      const { db } = c.var;
-      const found = await findPostWithAuthor(db, id);
-      if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
-      authorize(actor, editAction(actor, found.post), "You may not edit this post");
-      const ifMatch = c.req.header("If-Match");
-      const currentEtag = postEtag(found);
-      if (ifMatch !== undefined && !ifMatchHolds(ifMatch, currentEtag)) {
-        throw new PreconditionFailedError("The post changed since you read it", { current_etag: currentEtag });
-      }
-      // With If-Match the update is also conditional in SQL, closing the read-then-write gap.
-      const expectedVersion = ifMatch === undefined ? undefined : found.post.version;
-      const updated = await writeThenRetire(
-        c.var.cache,
-        () => updatePost(db, id, changes, expectedVersion, isoNow()),
-        (result) => {
-          if (result.kind === "unknown") return retiredByPostWrite(found.post, found.post.status, "unknown");
-          return result.value ? retiredByPostWrite(found.post, found.post.status, result.value.status) : [];
-        },
-      );
-      if (!updated) {
-        const current = ifMatch === undefined ? undefined : await findPostWithAuthor(db, id);
-        if (current) {
-          throw new PreconditionFailedError("The post changed since you read it", { current_etag: postEtag(current) });
-        }
-        throw NotFoundError.resource("post", id);
-      }
-      const result = { post: updated, authorName: found.authorName };
-      c.header("ETag", postEtag(result));
-      return c.json(toPostJson(result));
+      const updated = await editPost(c.var.domain, c.var.user, id, c.req.valid("json"), c.req.header("If-Match"));
+      c.header("ETag", postEtag(updated));
+      return c.json(toPostJson(updated));
     },
   )
   .delete(
@@ -265,20 +174,7 @@ export const postRoutes = new Hono<AppEnv>()
     requireUser,
     validate("param", idParamSchema),
     async (c) => {
-      const { id } = c.req.valid("param");
-      const { actor, db } = c.var;
-      const found = await findPostWithAuthor(db, id);
-      if (!found || !canSeePost(actor, found.post)) throw NotFoundError.resource("post", id);
-      authorize(actor, "post:delete", "Only admins delete posts; archive it instead");
-      const deleted = await writeThenRetire(
-        c.var.cache,
-        () => deletePost(db, id),
-        (result) =>
-          result.kind === "unknown" || result.value
-            ? retiredByPostWrite(found.post, found.post.status, result.kind === "unknown" ? "unknown" : null)
-            : [],
-      );
-      if (!deleted) throw NotFoundError.resource("post", id);
+      await deletePostForGood(c.var.domain, c.var.user, c.req.valid("param").id);
       return c.body(null, 204);
     },
   );

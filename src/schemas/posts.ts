@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { POST_STATUSES } from "../db/schema";
+import { POST_STATUSES } from "../domain/vocabulary";
 import { cursorSchema, idSchema, isoTimeSchema, limitSchema, ONLY_WHEN_VALID, text } from "./common";
 import { publicProfileSchema } from "./users";
 

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { ROLES } from "../db/schema";
+import { ROLES } from "../domain/vocabulary";
 import { cursorSchema, idSchema, isoTimeSchema, limitSchema, ONLY_WHEN_VALID, text } from "./common";
 
 /** Trimmed and lower-cased before storage and comparison, as the contract says. */

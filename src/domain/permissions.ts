@@ -1,6 +1,5 @@
-import type { Actor } from "./app-env";
-import type { PostStatus, Role } from "./db/schema";
-import { PermissionError } from "./errors";
+import { PermissionError } from "../errors";
+import type { Actor, PostStatus, Role } from "./vocabulary";
 
 /** Everything a role may be allowed to do. `:any` actions apply to resources of other users. */
 export type Action =

@@ -1,0 +1,169 @@
+import { sql } from "drizzle-orm";
+import { hashPassword, verifyPassword } from "../auth/password";
+import { revokeAccessTokens } from "../auth/revocation";
+import { retiredByAuthorChange, type WriteResult, writeThenRetire } from "../cache/invalidation";
+import { revokeAllForUser } from "../db/refresh-tokens";
+import { type UserRow, users } from "../db/schema";
+import {
+  deleteUserGuarded,
+  findUserById,
+  type GuardedResult,
+  listUsers,
+  type UserChanges,
+  type UserFilter,
+  updateUserGuarded,
+} from "../db/users";
+import { AuthenticationError, ConflictError, NotFoundError } from "../errors";
+import type { Cursor } from "../lib/cursor";
+import { isoNow } from "../lib/ids";
+import type { DomainContext } from "./context";
+import { authorize, can } from "./permissions";
+import type { Actor, Role, UserActor } from "./vocabulary";
+
+/**
+ * Accounts: the rules every surface shares when a user changes their own account or an admin
+ * manages one. A change that must end tokens commits with the end of the sessions in one batch,
+ * then writes the revocation marker (after the commit, so a concurrent refresh's token is
+ * older), and rewrites it when a request is repeated. A change to what others see of an author
+ * retires the author's cached posts and lists.
+ */
+
+const LAST_ADMIN = "The last active admin cannot be demoted, deactivated or deleted";
+
+function notLastAdmin<T>(
+  result: GuardedResult<T>,
+): asserts result is Exclude<GuardedResult<T>, { kind: "last-admin" }> {
+  if (result.kind === "last-admin") throw new ConflictError(LAST_ADMIN, { reason: "last_admin" });
+}
+
+/** The author's cached posts and lists, when the public name changed or the user went away. */
+function retiredByUserWrite(id: string, nameBefore?: string) {
+  return (result: WriteResult<GuardedResult<{ name: string }>>) => {
+    const changed =
+      result.kind === "unknown" ||
+      (result.value.kind === "ok" && (nameBefore === undefined || result.value.value.name !== nameBefore));
+    return changed ? retiredByAuthorChange(id) : [];
+  };
+}
+
+/** Tokens issued until now stop working; timed after the writes that made them invalid. */
+function endAccessTokens(ctx: DomainContext, userId: string): Promise<void> {
+  return revokeAccessTokens(ctx.kv, userId, ctx.settings.ACCESS_TOKEN_TTL_SECONDS, Date.now());
+}
+
+export async function ownAccount(ctx: DomainContext, actor: UserActor): Promise<UserRow> {
+  const user = await findUserById(ctx.db, actor.id);
+  if (!user) throw new AuthenticationError("Account no longer exists");
+  return user;
+}
+
+export type OwnAccountChanges = { name?: string; password?: string; currentPassword?: string };
+
+/** A new password needs the current one and ends every session, the caller's included. */
+export async function changeOwnAccount(
+  ctx: DomainContext,
+  actor: UserActor,
+  body: OwnAccountChanges,
+): Promise<UserRow> {
+  const { db } = ctx;
+  const user = await ownAccount(ctx, actor);
+  const changes: UserChanges = {};
+  if (body.name !== undefined) changes.name = body.name;
+  if (body.password !== undefined && (await verifyPassword(body.currentPassword ?? "", user.passwordHash))) {
+    changes.passwordHash = await hashPassword(body.password);
+  } else if (body.password !== undefined && !(await verifyPassword(body.password, user.passwordHash))) {
+    throw new AuthenticationError("Current password is incorrect");
+  }
+  // Otherwise the new password is already the current one: this repeats a change whose token
+  // revocation did not complete, and completes it below.
+  const now = isoNow();
+  const endSessions = changes.passwordHash ? [revokeAllForUser(db, actor.id, now)] : [];
+  const result = await writeThenRetire(
+    ctx.cache,
+    () => updateUserGuarded(db, actor.id, changes, now, endSessions),
+    retiredByUserWrite(actor.id, user.name),
+  );
+  if (result.kind !== "ok") throw new AuthenticationError("Account no longer exists");
+  if (body.password !== undefined) await endAccessTokens(ctx, actor.id);
+  return result.value;
+}
+
+/** Deletes the caller's account and its posts (cascade). */
+export async function deleteOwnAccount(ctx: DomainContext, actor: UserActor): Promise<void> {
+  const result = await writeThenRetire(
+    ctx.cache,
+    () => deleteUserGuarded(ctx.db, actor.id),
+    retiredByUserWrite(actor.id),
+  );
+  notLastAdmin(result);
+  // Also when the account is already gone: this may repeat a deletion whose revocation failed.
+  await endAccessTokens(ctx, actor.id);
+  if (result.kind === "not-found") throw new AuthenticationError("Account no longer exists");
+}
+
+export type AdminChanges = { name?: string; role?: Role; isActive?: boolean };
+
+/**
+ * An admin changes a user. Tokens carry the role, so naming `role` or `isActive` retires the
+ * user's access tokens, even when nothing changes: repeating a request whose revocation failed
+ * completes it. Deactivation ends the sessions in the same batch, if the guarded update happened.
+ */
+export async function manageUser(
+  ctx: DomainContext,
+  actor: UserActor,
+  id: string,
+  body: AdminChanges,
+): Promise<UserRow> {
+  authorize(actor, "user:manage");
+  const { db } = ctx;
+  const changes: UserChanges = {};
+  if (body.name !== undefined) changes.name = body.name;
+  if (body.role !== undefined) changes.role = body.role;
+  if (body.isActive !== undefined) changes.isActive = body.isActive;
+  const before = await findUserById(db, id);
+  if (!before) throw NotFoundError.resource("user", id);
+  const now = isoNow();
+  const endSessions = body.isActive === false ? [revokeAllForUser(db, id, now, sql`${users.isActive} = 0`)] : [];
+  const result = await writeThenRetire(
+    ctx.cache,
+    () => updateUserGuarded(db, id, changes, now, endSessions),
+    retiredByUserWrite(id, before.name),
+  );
+  if (result.kind === "not-found") throw NotFoundError.resource("user", id);
+  notLastAdmin(result);
+  if (body.role !== undefined || body.isActive !== undefined) await endAccessTokens(ctx, id);
+  return result.value;
+}
+
+/** An admin deletes a user and its posts. */
+export async function removeUser(ctx: DomainContext, actor: UserActor, id: string): Promise<void> {
+  authorize(actor, "user:manage");
+  const result = await writeThenRetire(ctx.cache, () => deleteUserGuarded(ctx.db, id), retiredByUserWrite(id));
+  notLastAdmin(result);
+  // Also when the user is already gone: this may repeat a deletion whose revocation failed.
+  await endAccessTokens(ctx, id);
+  if (result.kind === "not-found") throw NotFoundError.resource("user", id);
+}
+
+/** A user as the actor may see it: admins the whole account, everyone else the public profile. */
+export async function viewUser(
+  ctx: DomainContext,
+  actor: Actor,
+  id: string,
+): Promise<{ kind: "full"; user: UserRow } | { kind: "profile"; user: UserRow }> {
+  const user = await findUserById(ctx.db, id);
+  if (!user) throw NotFoundError.resource("user", id);
+  return { kind: can(actor, "user:read:full") ? "full" : "profile", user };
+}
+
+/** Admins only: a page of users (one more than `limit`, to tell whether more follow). */
+export function listAccounts(
+  ctx: DomainContext,
+  actor: UserActor,
+  filter: UserFilter,
+  cursor: Cursor | undefined,
+  limit: number,
+): Promise<UserRow[]> {
+  authorize(actor, "user:list");
+  return listUsers(ctx.db, filter, cursor, limit);
+}

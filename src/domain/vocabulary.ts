@@ -1,0 +1,13 @@
+/**
+ * The domain's words: who may act (roles) and what state a post is in. Tables, schemas and
+ * both HTTP surfaces take them from here; the tables do not own them.
+ */
+export const ROLES = ["admin", "user", "guest"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const POST_STATUSES = ["draft", "published", "archived"] as const;
+export type PostStatus = (typeof POST_STATUSES)[number];
+
+/** Who is calling. Anonymous callers are a value, not a missing one, so every check handles them. */
+export type Actor = { kind: "anonymous" } | { kind: "user"; id: string; role: Role };
+export type UserActor = Extract<Actor, { kind: "user" }>;
