@@ -7,13 +7,14 @@ export type ValidationIssue = { path: string; message: string };
 export abstract class ApiError extends Error {
   abstract readonly status: ContentfulStatusCode;
   abstract readonly type: string;
-  readonly details: ErrorDetails | undefined;
+  /** Always an object (`{}` when there is nothing to add): the contract never omits it. */
+  readonly details: ErrorDetails;
   /** Extra response headers the status requires (`Allow`, `Retry-After`, ...). */
   readonly headers: Record<string, string>;
 
   constructor(message: string, details?: ErrorDetails, headers: Record<string, string> = {}) {
     super(message);
-    this.details = details;
+    this.details = details ?? {};
     this.headers = headers;
   }
 }
@@ -116,7 +117,7 @@ export class ServiceUnavailableError extends ApiError {
 export type ErrorBody = {
   error: string;
   type: string;
-  details?: ErrorDetails;
+  details: ErrorDetails;
   request_id: string;
 };
 
@@ -124,7 +125,7 @@ export function errorBody(error: ApiError, requestId: string): ErrorBody {
   return {
     error: error.message,
     type: error.type,
-    ...(error.details ? { details: error.details } : {}),
+    details: error.details,
     request_id: requestId,
   };
 }

@@ -56,11 +56,11 @@ function me(accessToken: string): Promise<Response> {
   return api("/v1/users/me", { token: accessToken });
 }
 
-/** The whole 401 envelope: fixed message, no details, and a Bearer challenge. */
+/** The whole 401 envelope: fixed message, empty details, and a Bearer challenge. */
 async function expectUnauthorized(response: Response, message: string): Promise<void> {
   const body = await expectError(response, 401, "AuthenticationError");
   expect(body.error).toBe(message);
-  expect(body.details).toBeUndefined();
+  expect(body.details).toEqual({});
   expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer\b/);
 }
 
@@ -340,7 +340,7 @@ describe("POST /v1/auth/login", () => {
     expect(wrong.headers.get("WWW-Authenticate")).toMatch(/^Bearer\b/);
     const { request_id: _wrongId, ...wrongRest } = wrongBody;
     const { request_id: _unknownId, ...unknownRest } = unknownBody;
-    expect(wrongRest).toEqual({ error: INVALID_CREDENTIALS, type: "AuthenticationError" });
+    expect(wrongRest).toEqual({ error: INVALID_CREDENTIALS, type: "AuthenticationError", details: {} });
     expect(unknownRest).toEqual(wrongRest);
   });
 

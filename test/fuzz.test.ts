@@ -887,10 +887,8 @@ async function checkResponse(resolved: Resolved, response: Response, context: st
   ).toEqual([]);
   expect(typeof body.error === "string" && body.error.length > 0, envelope).toBe(true);
   expect(body.type, envelope).toBe(ERROR_TYPE_BY_STATUS[status] ?? `(no error type for status ${status})`);
-  if ("details" in body) {
-    const details = body.details;
-    expect(typeof details === "object" && details !== null && !Array.isArray(details), envelope).toBe(true);
-  }
+  const details = body.details;
+  expect(typeof details === "object" && details !== null && !Array.isArray(details), envelope).toBe(true);
   expect(body.request_id, envelope).toBe(requestId);
   if (status === 401) expect(response.headers.get("WWW-Authenticate"), envelope).toMatch(/^Bearer/);
   if (status === 405) expect(response.headers.get("Allow"), envelope).toBeTruthy();

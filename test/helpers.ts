@@ -94,22 +94,21 @@ export async function createPost(
   return json(response);
 }
 
-/** Asserts the contract's error envelope, and returns the body for further checks. */
-export async function expectError(
-  response: Response,
-  status: number,
-  type: string,
-): Promise<{ error: string; type: string; details?: Record<string, unknown>; request_id: string }> {
+export type ErrorEnvelope = { error: string; type: string; details: Record<string, unknown>; request_id: string };
+
+/**
+ * Asserts the contract's error envelope (API.md §1): exactly `error`, `type`, `details` and
+ * `request_id`, with `details` always a plain object, and returns the body for further checks.
+ */
+export async function expectError(response: Response, status: number, type: string): Promise<ErrorEnvelope> {
   expect(response.status).toBe(status);
   expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
-  const body = await json<{ error: string; type: string; details?: Record<string, unknown>; request_id: string }>(
-    response,
-  );
+  const body = await json<ErrorEnvelope>(response);
+  expect(Object.keys(body).sort()).toEqual(["details", "error", "request_id", "type"]);
   expect(body.type).toBe(type);
   expect(typeof body.error).toBe("string");
   expect(body.error.length).toBeGreaterThan(0);
+  expect(Object.prototype.toString.call(body.details), "details is a plain object").toBe("[object Object]");
   expect(body.request_id).toBe(response.headers.get("X-Request-Id"));
-  const allowed = new Set(["error", "type", "details", "request_id"]);
-  for (const key of Object.keys(body)) expect(allowed.has(key)).toBe(true);
   return body;
 }

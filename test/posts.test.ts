@@ -146,7 +146,7 @@ describe("POST /v1/posts", () => {
   it("requires a user or admin", async () => {
     const anonymous = await api("/v1/posts", { method: "POST", body: { title: "t", content: "c" } });
     const unauthenticated = await expectError(anonymous, 401, "AuthenticationError");
-    expect(unauthenticated.details).toBeUndefined();
+    expect(unauthenticated.details).toEqual({});
     expect(anonymous.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
     const guest = await withRole(await createUser(), "guest");
     await expectError(await createRaw(guest.access_token, { title: "t", content: "c" }), 403, "PermissionError");
@@ -245,7 +245,7 @@ describe("POST /v1/posts", () => {
         415,
         "UnsupportedMediaTypeError",
       );
-      expect(body.details).toBeUndefined();
+      expect(body.details).toEqual({});
     }
     expect(await countPosts(author.id)).toBe(0);
   });

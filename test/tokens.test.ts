@@ -73,11 +73,11 @@ function me(init: { token?: string; authorization?: string }): Promise<Response>
   return api("/v1/users/me", { token: init.token, headers });
 }
 
-/** The whole 401 envelope: fixed message, no details, and a Bearer challenge. */
+/** The whole 401 envelope: fixed message, empty details, and a Bearer challenge. */
 async function expectUnauthorized(response: Response, message: string): Promise<void> {
   const body = await expectError(response, 401, "AuthenticationError");
   expect(body.error).toBe(message);
-  expect(body.details).toBeUndefined();
+  expect(body.details).toEqual({});
   expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer\b/);
 }
 

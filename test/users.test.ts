@@ -45,13 +45,13 @@ function expectUserJson(value: unknown): asserts value is UserJson {
 /** A 401 carries the envelope and a Bearer challenge. */
 async function expectUnauthenticated(response: Response): Promise<void> {
   const body = await expectError(response, 401, "AuthenticationError");
-  expect(body.details).toBeUndefined();
+  expect(body.details).toEqual({});
   expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer\b/);
 }
 
 async function expectForbidden(response: Response): Promise<void> {
   const body = await expectError(response, 403, "PermissionError");
-  expect(body.details).toBeUndefined();
+  expect(body.details).toEqual({});
 }
 
 async function expectUserNotFound(response: Response, id: string): Promise<void> {

@@ -8,18 +8,45 @@ import { annotationOf, type ErrorStatus, type RequestPart, type RouteDoc } from 
 
 type JsonObject = Record<string, unknown>;
 
-const ERROR_DESCRIPTIONS: Record<ErrorStatus | 500, { type: string; description: string }> = {
-  400: { type: "ValidationError", description: "Invalid request; `details.issues` lists each field" },
-  401: { type: "AuthenticationError", description: "Missing, invalid, expired or revoked token, or bad credentials" },
-  403: { type: "PermissionError", description: "Authenticated, but the role may not do this" },
-  404: { type: "NotFoundError", description: "No such resource, or one the caller may not see" },
-  409: { type: "ConflictError", description: "Conflict with the current state" },
-  412: { type: "PreconditionFailedError", description: "`If-Match` did not match the current version" },
-  413: { type: "PayloadTooLargeError", description: "Request body over the limit" },
-  415: { type: "UnsupportedMediaTypeError", description: "Request body is not JSON" },
-  429: { type: "RateLimitError", description: "Too many requests; see `Retry-After`" },
-  500: { type: "InternalError", description: "Unexpected error" },
-  503: { type: "ServiceUnavailableError", description: "A dependency is unavailable or the configuration is invalid" },
+const EXAMPLE_ID = "019ac2e4-5b7a-7c31-9d2e-4f1a2b3c4d5e";
+
+/** Each error type with an example of its `details` (`{}` when the type has nothing to add). */
+const ERROR_DESCRIPTIONS: Record<ErrorStatus | 500, { type: string; description: string; details: JsonObject }> = {
+  400: {
+    type: "ValidationError",
+    description: "Invalid request; `details.issues` lists each field",
+    details: { issues: [{ path: "title", message: "Too small: expected string to have >=1 characters" }] },
+  },
+  401: {
+    type: "AuthenticationError",
+    description: "Missing, invalid, expired or revoked token, or bad credentials",
+    details: {},
+  },
+  403: { type: "PermissionError", description: "Authenticated, but the role may not do this", details: {} },
+  404: {
+    type: "NotFoundError",
+    description: "No such resource, or one the caller may not see",
+    details: { resource: "post", id: EXAMPLE_ID },
+  },
+  409: { type: "ConflictError", description: "Conflict with the current state", details: { field: "email" } },
+  412: {
+    type: "PreconditionFailedError",
+    description: "`If-Match` did not match the current version",
+    details: { current_etag: '"3-1kq0z7n"' },
+  },
+  413: { type: "PayloadTooLargeError", description: "Request body over the limit", details: { limit_bytes: 65536 } },
+  415: { type: "UnsupportedMediaTypeError", description: "Request body is not JSON", details: {} },
+  429: {
+    type: "RateLimitError",
+    description: "Too many requests; see `Retry-After`",
+    details: { retry_after_seconds: 60 },
+  },
+  500: { type: "InternalError", description: "Unexpected error", details: {} },
+  503: {
+    type: "ServiceUnavailableError",
+    description: "A dependency is unavailable or the configuration is invalid",
+    details: { dependency: "d1" },
+  },
 };
 
 const HEADER_NAMES: Record<string, string> = { "idempotency-key": "Idempotency-Key" };
@@ -142,7 +169,7 @@ export function buildOpenApiDocument(app: Hono<AppEnv>): OpenApiDocument {
 
   const errorComponent = converter.convert(errorSchema, "output");
   const responses = Object.fromEntries(
-    Object.entries(ERROR_DESCRIPTIONS).map(([status, { type, description }]) => [
+    Object.entries(ERROR_DESCRIPTIONS).map(([status, { type, description, details }]) => [
       type,
       {
         description: `${status} ${description}`,
@@ -151,7 +178,7 @@ export function buildOpenApiDocument(app: Hono<AppEnv>): OpenApiDocument {
         content: {
           "application/json": {
             schema: errorComponent,
-            example: { error: description, type, request_id: "019ac2e4-5b7a-7c31-9d2e-4f1a2b3c4d5e" },
+            example: { error: description, type, details, request_id: EXAMPLE_ID },
           },
         },
       },

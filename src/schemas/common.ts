@@ -71,7 +71,9 @@ export const errorSchema = z
   .object({
     error: z.string(),
     type: z.string(),
-    details: z.optional(z.record(z.string(), z.unknown())),
+    details: z
+      .record(z.string(), z.unknown())
+      .check(z.meta({ description: "Always an object: `{}` when there is nothing to add" })),
     request_id: z.string(),
   })
   .check(z.meta({ id: "Error" }));
