@@ -1,13 +1,18 @@
+import { env } from "cloudflare:workers";
 import {
   base64url,
   decodeJwt,
+  errors,
   generateKeyPair,
   type JWTHeaderParameters,
   type JWTPayload,
+  jwtVerify,
   SignJWT,
   UnsecuredJWT,
 } from "jose";
 import { describe, expect, it } from "vitest";
+import { verifyAccessToken } from "../src/auth/access-token";
+import { loadSettings, type Settings } from "../src/config";
 import { api, createAdmin, createUser, expectError, json, login, type Session } from "./helpers";
 
 /** The secret vitest.config.ts gives the Worker; only ever used by the test runtime. */
@@ -60,12 +65,17 @@ function tamper(token: string, change: { header?: Record<string, unknown>; paylo
   return `${newHeader}.${newPayload}.${signature}`;
 }
 
-/** A token whose signature is a real HS256 MAC under the right secret, whatever the header says. */
-async function hmacWithHeader(header: Record<string, unknown>, payload: JWTPayload): Promise<string> {
-  const signingInput = `${encodeJson(header)}.${encodeJson(payload)}`;
+/** Two segments, whatever they hold, with a real HS256 MAC under the right secret. */
+async function hmacOver(header: string, payload: string): Promise<string> {
+  const signingInput = `${header}.${payload}`;
   const key = await crypto.subtle.importKey("raw", TEST_SECRET, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(signingInput));
   return `${signingInput}.${base64url.encode(new Uint8Array(mac))}`;
+}
+
+/** A token whose signature is a real HS256 MAC under the right secret, whatever the header says. */
+function hmacWithHeader(header: Record<string, unknown>, payload: JWTPayload): Promise<string> {
+  return hmacOver(encodeJson(header), encodeJson(payload));
 }
 
 function me(init: { token?: string; authorization?: string }): Promise<Response> {
@@ -273,6 +283,154 @@ describe("access token attacks on GET /v1/users/me", () => {
     expect(anonymous.status).toBe(200);
     await anonymous.body?.cancel();
     await expectUnauthorized(await api("/v1/posts", { token: "garbage" }), INVALID);
+  });
+});
+
+describe("every failure to verify an access token is a 401 with the envelope, never a 500", () => {
+  const TYP = "at+jwt";
+  const raw = (bytes: string | Uint8Array) =>
+    base64url.encode(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
+  const claimsOf = (sub: string): JWTPayload => {
+    const now = Math.floor(Date.now() / 1000);
+    return { sub, role: "user", iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 600, jti: crypto.randomUUID() };
+  };
+
+  it("control: the honest header and claims through the same construction are accepted", async () => {
+    const user = await createUser();
+    await expectMe(
+      await me({ token: await hmacOver(encodeJson({ alg: "HS256", typ: TYP }), encodeJson(claimsOf(user.id))) }),
+      user.id,
+    );
+  });
+
+  it.each([
+    ["alg none", { alg: "none", typ: TYP }],
+    ["alg RS256", { alg: "RS256", typ: TYP }],
+    ["alg HS512", { alg: "HS512", typ: TYP }],
+    ["alg ES384", { alg: "ES384", typ: TYP }],
+    ["alg EdDSA", { alg: "EdDSA", typ: TYP }],
+    ["alg hs256 (wrong case)", { alg: "hs256", typ: TYP }],
+    ["an unknown alg", { alg: "XY999", typ: TYP }],
+    ["an empty alg", { alg: "", typ: TYP }],
+    ["no alg", { typ: TYP }],
+    ["a numeric alg", { alg: 256, typ: TYP }],
+    ["alg null", { alg: null, typ: TYP }],
+    ["alg as an array", { alg: ["HS256"], typ: TYP }],
+    ["a numeric typ", { alg: "HS256", typ: 1 }],
+    ["an unknown critical extension", { alg: "HS256", typ: TYP, crit: ["exp"], exp: 1 }],
+    ["crit that is not an array", { alg: "HS256", typ: TYP, crit: "b64" }],
+    ["an unencoded payload (b64 false)", { alg: "HS256", typ: TYP, b64: false, crit: ["b64"] }],
+  ])("refuses a correctly MACed token whose header has %s", async (_label, header) => {
+    const user = await createUser();
+    const token = await hmacOver(encodeJson(header), encodeJson(claimsOf(user.id)));
+    await expectUnauthorized(await me({ token }), INVALID);
+  });
+
+  it.each([
+    ["text that is not JSON", () => raw("not json")],
+    ["an empty header", () => ""],
+    ["JSON null", () => encodeJson(null)],
+    ["a JSON array", () => encodeJson(["HS256"])],
+    ["a JSON string", () => encodeJson("HS256")],
+    ["bytes that are not UTF-8", () => raw(new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]))],
+  ])("refuses a correctly MACed token whose header segment is %s", async (_label, header) => {
+    const user = await createUser();
+    const token = await hmacOver(header(), encodeJson(claimsOf(user.id)));
+    await expectUnauthorized(await me({ token }), INVALID);
+  });
+
+  it.each([
+    ["text that is not JSON", () => raw("not json at all")],
+    ["empty", () => ""],
+    ["JSON null", () => encodeJson(null)],
+    ["a JSON array", (sub: string) => encodeJson([sub])],
+    ["a JSON number", () => encodeJson(42)],
+    ["bytes that are not UTF-8", () => raw(new Uint8Array([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x3a, 0x31, 0x7d]))],
+    ["exp as a string", (sub: string) => encodeJson({ ...claimsOf(sub), exp: "9999999999" })],
+    ["iat as a string", (sub: string) => encodeJson({ ...claimsOf(sub), iat: "0" })],
+    ["sub as a number", () => encodeJson({ ...claimsOf("x"), sub: 12345 })],
+    ["role as an object", (sub: string) => encodeJson({ ...claimsOf(sub), role: { name: "admin" } })],
+    ["an audience list without this API", (sub: string) => encodeJson({ ...claimsOf(sub), aud: ["a", "b"] })],
+  ])("refuses a correctly MACed token whose payload is %s", async (_label, payload) => {
+    const user = await createUser();
+    const token = await hmacOver(encodeJson({ alg: "HS256", typ: TYP }), payload(user.id));
+    await expectUnauthorized(await me({ token }), INVALID);
+  });
+
+  it("refuses broken segments of an otherwise valid token", async () => {
+    const user = await createUser();
+    const [header = "", payload = "", signature = ""] = user.access_token.split(".");
+    const broken = [
+      `${header}.${payload}.`,
+      `${header}.${payload}.${signature.slice(0, -4)}`,
+      `${header}.${payload}.${signature}AAAA`,
+      `${header}.${payload}.${signature.replaceAll("-", "+").replaceAll("_", "/")}==`,
+      `${header}.${payload}.!!!!`,
+      `${header}..${signature}`,
+      `.${payload}.${signature}`,
+      `${header}!.${payload}.${signature}`,
+      `${header}.${payload}~.${signature}`,
+      `${header}.${payload}`,
+      `${header}.${payload}.${signature}.${signature}`,
+      `${header}.${payload}.${signature}.`,
+    ];
+    for (const token of broken) {
+      expect(token).not.toBe(user.access_token);
+      await expectUnauthorized(await me({ authorization: `Bearer ${token}` }), INVALID);
+    }
+    await expectMe(await me({ token: user.access_token }), user.id);
+  });
+});
+
+describe("verifyAccessToken", () => {
+  async function realSettings(): Promise<Settings> {
+    const result = await loadSettings(env);
+    if (!result.ok) throw new Error(`test settings are invalid: ${result.invalid.join(", ")}`);
+    return result.settings;
+  }
+
+  /** What jose throws for these inputs, or undefined when it accepts them. */
+  const thrownBy = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+  it("turns an error jose throws outside its own classes into a rejection, not an exception", async () => {
+    const settings = await realSettings();
+    const token = await forge("0190a3c4-0000-7000-8000-000000000001");
+    expect(await verifyAccessToken(settings, token)).toMatchObject({ ok: true });
+    // The right secret, but imported for another hash, or without the verify usage: jose refuses
+    // such keys with a plain TypeError, which used to escape as a 500.
+    const keys = [
+      await crypto.subtle.importKey("raw", TEST_SECRET, { name: "HMAC", hash: "SHA-512" }, false, ["verify"]),
+      await crypto.subtle.importKey("raw", TEST_SECRET, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]),
+    ];
+    for (const jwtKey of keys) {
+      const thrown = await thrownBy(jwtVerify(token, jwtKey, { algorithms: ["HS256"] }));
+      expect(thrown).toBeInstanceOf(TypeError);
+      expect(thrown).not.toBeInstanceOf(errors.JOSEError);
+      expect(await verifyAccessToken({ ...settings, jwtKey }, token)).toEqual({ ok: false, reason: "invalid" });
+    }
+  });
+
+  it("without the algorithm pin jose would throw a TypeError for an RS256 header; with it, a plain rejection", async () => {
+    const settings = await realSettings();
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { sub: "s", role: "user", iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 600, jti: "j" };
+    const token = await hmacWithHeader({ alg: "RS256", typ: "at+jwt" }, claims);
+    const unpinned = await thrownBy(jwtVerify(token, settings.jwtKey));
+    expect(unpinned).toBeInstanceOf(TypeError);
+    expect(unpinned).not.toBeInstanceOf(errors.JOSEError);
+    expect(await verifyAccessToken(settings, token)).toEqual({ ok: false, reason: "invalid" });
+  });
+
+  it("keeps expired apart from invalid", async () => {
+    const settings = await realSettings();
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await forge("s", { claims: { iat: now - 1200, exp: now - 300 } });
+    expect(await verifyAccessToken(settings, expired)).toEqual({ ok: false, reason: "expired" });
+    expect(await verifyAccessToken(settings, "garbage")).toEqual({ ok: false, reason: "invalid" });
   });
 });
 

@@ -35,6 +35,7 @@ export async function signAccessToken(
 /** Why a token was refused; only ever logged, clients get one generic message. */
 export type TokenRejection = "expired" | "invalid";
 
+/** Verifies an access token; any failure is a rejection, "expired" told apart from the rest. */
 export async function verifyAccessToken(
   settings: Settings,
   token: string,
@@ -53,8 +54,9 @@ export async function verifyAccessToken(
     }
     return { ok: true, claims: { userId: payload.sub, role, issuedAtMs: payload.iat * 1000 } };
   } catch (error) {
-    if (error instanceof errors.JWTExpired) return { ok: false, reason: "expired" };
-    if (error instanceof errors.JOSEError) return { ok: false, reason: "invalid" };
-    throw error;
+    // Every failure is a refusal (401), not only jose's own errors: jose throws a plain TypeError
+    // when the key does not fit the header's algorithm (an RS256 header against our HMAC key,
+    // were the algorithm pin ever dropped), and that must not become a 500.
+    return { ok: false, reason: error instanceof errors.JWTExpired ? "expired" : "invalid" };
   }
 }
