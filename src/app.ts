@@ -1,5 +1,6 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
+import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
 import { loadSettings } from "./config";
 import { renderError } from "./error-handler";
@@ -10,7 +11,7 @@ import { headerLimits } from "./middleware/header-limits";
 import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { responseHeaders } from "./middleware/response-headers";
-import { routeGuard } from "./middleware/route-guard";
+import { knowsPath, routeGuard } from "./middleware/route-guard";
 import { authRoutes } from "./routes/auth";
 import { docsRoutes } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
@@ -19,30 +20,59 @@ import { userRoutes } from "./routes/users";
 
 const base = new Hono<AppEnv>();
 
+/** The origins in CORS_ORIGINS (none while the settings are invalid). */
+async function corsOrigin(origin: string, c: Context<AppEnv>): Promise<string | null> {
+  const settings = await loadSettings(c.env);
+  return settings.ok && settings.settings.CORS_ORIGINS.includes(origin) ? origin : null;
+}
+
+const CORS_EXPOSE_HEADERS = [
+  "ETag",
+  "Location",
+  "X-Request-Id",
+  "X-Cache",
+  "Retry-After",
+  "X-D1-Bookmark",
+  "Server-Timing",
+];
+
+const corsMiddleware = cors({
+  origin: corsOrigin,
+  allowHeaders: [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "Idempotency-Key",
+    "X-Request-Id",
+    "X-D1-Bookmark",
+  ],
+  exposeHeaders: CORS_EXPOSE_HEADERS,
+  allowMethods: ["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
+  maxAge: 600,
+});
+
+/**
+ * hono/cors answers every OPTIONS with 204 before the route guard runs, so only a path the
+ * guard's table knows gets that preflight answer. An OPTIONS for any other path goes on to the
+ * guard's 404 with the CORS headers any other error gets, so an allowed origin can read it.
+ */
+const apiCors = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.req.method !== "OPTIONS" || knowsPath(base, c.req.path)) return corsMiddleware(c, next);
+  const origin = await corsOrigin(c.req.header("Origin") ?? "", c);
+  if (origin) {
+    c.header("Access-Control-Allow-Origin", origin);
+    c.header("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS.join(","));
+  }
+  c.header("Vary", "Origin", { append: true });
+  await next();
+});
+
 const routes = base
   .use(requestId)
   .use(requestLog)
   .use(responseHeaders)
-  .use(
-    cors({
-      origin: async (origin, c) => {
-        const settings = await loadSettings(c.env);
-        return settings.ok && settings.settings.CORS_ORIGINS.includes(origin) ? origin : null;
-      },
-      allowHeaders: [
-        "Authorization",
-        "Content-Type",
-        "If-Match",
-        "If-None-Match",
-        "Idempotency-Key",
-        "X-Request-Id",
-        "X-D1-Bookmark",
-      ],
-      exposeHeaders: ["ETag", "Location", "X-Request-Id", "X-Cache", "Retry-After", "X-D1-Bookmark", "Server-Timing"],
-      allowMethods: ["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
-      maxAge: 600,
-    }),
-  )
+  .use(apiCors)
   .use(routeGuard(() => base))
   .route("/health", healthRoutes)
   .route("/", docsRoutes)

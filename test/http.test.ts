@@ -2,6 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/app";
+import { endpointsOf } from "../src/lib/endpoints";
 import { instrumentD1 } from "./d1-instrument";
 import { api, BASE, createPost, createUser, expectError } from "./helpers";
 
@@ -192,6 +193,51 @@ describe("CORS", () => {
     expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
     const simple = await api("/v1/posts", { headers: { Origin: "https://evil.example" } });
     expect(simple.headers.get("Access-Control-Allow-Origin")).toBeNull();
+  });
+
+  const preflight = (path: string, origin: string) =>
+    api(path, {
+      method: "OPTIONS",
+      headers: { Origin: origin, "Access-Control-Request-Method": "GET", "X-Request-Id": "preflight-1" },
+    });
+
+  it("answers a preflight for every path the app serves, as before", async () => {
+    const paths = new Set(endpointsOf(app).map(({ path }) => path.replace(/:[A-Za-z_]+/g, "some-id")));
+    expect(paths.size).toBeGreaterThan(10);
+    for (const path of paths) {
+      const response = await preflight(path, "http://localhost:5173");
+      expect(response.status, path).toBe(204);
+      expect(response.headers.get("Access-Control-Allow-Origin"), path).toBe("http://localhost:5173");
+      expect(response.headers.get("Access-Control-Allow-Methods"), path).toContain("GET");
+      expect(await response.text()).toBe("");
+    }
+  });
+
+  it("404s a preflight for a path that does not exist, with the envelope and CORS headers", async () => {
+    for (const path of ["/v1/nothing-here", "/elsewhere", "/v1/posts/a/b/c", "/v1/users/me/extra"]) {
+      const response = await preflight(path, "http://localhost:5173");
+      const body = await expectError(response, 404, "NotFoundError");
+      expect(body.details).toEqual({});
+      expect(body.request_id).toBe("preflight-1");
+      expect(response.headers.get("Access-Control-Allow-Origin"), path).toBe("http://localhost:5173");
+      expect(response.headers.get("Access-Control-Expose-Headers"), path).toContain("X-Request-Id");
+      expect(response.headers.get("Vary"), path).toMatch(/\bOrigin\b/);
+      // Not a preflight approval.
+      expect(response.headers.get("Access-Control-Allow-Methods"), path).toBeNull();
+      expect(response.headers.get("Access-Control-Max-Age"), path).toBeNull();
+    }
+    // The same CORS headers as a GET of an unknown path.
+    const get = await api("/v1/nothing-here", { headers: { Origin: "http://localhost:5173" } });
+    await expectError(get, 404, "NotFoundError");
+    expect(get.headers.get("Access-Control-Allow-Origin")).toBe("http://localhost:5173");
+  });
+
+  it("404s a preflight for an unknown path from another origin without CORS headers", async () => {
+    const response = await preflight("/v1/nothing-here", "https://evil.example");
+    await expectError(response, 404, "NotFoundError");
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    const bare = await api("/nope", { method: "OPTIONS" });
+    await expectError(bare, 404, "NotFoundError");
   });
 });
 
