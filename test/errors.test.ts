@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/app";
+import { RETRY_AFTER_SECONDS } from "../src/middleware/rate-limit";
 import { flakyD1, instrumentD1 } from "./d1-instrument";
 import { BASE, createPost, createUser, expectError, withRole } from "./helpers";
 
@@ -177,8 +178,8 @@ describe("the error envelope, for every type in the contract's table", () => {
       });
     for (let i = 0; i < 3; i++) expect((await login()).response.status).toBe(401);
     const result = await login();
-    await expectEnvelope(result, 429, "RateLimitError", { retry_after_seconds: 60 });
-    expect(result.response.headers.get("Retry-After")).toBe("60");
+    await expectEnvelope(result, 429, "RateLimitError", { retry_after_seconds: RETRY_AFTER_SECONDS });
+    expect(result.response.headers.get("Retry-After")).toBe(String(RETRY_AFTER_SECONDS));
   });
 
   it("500 InternalError: generic message, empty details, no stack, SQL or secret", async () => {

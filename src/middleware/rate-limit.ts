@@ -12,8 +12,11 @@ export type LimiterName =
   | "REFRESH_IP_LIMITER"
   | "POST_WRITE_USER_LIMITER";
 
-/** Every limiter uses a 60 s window, so that is the longest a refused client has to wait. */
-const RETRY_AFTER_SECONDS = 60;
+/**
+ * The period of every limiter in wrangler.toml (each environment's `ratelimits`), so the longest
+ * a refused client has to wait. test/node/wrangler-config.test.ts fails if a period differs.
+ */
+export const RETRY_AFTER_SECONDS = 60;
 
 /** The client address Cloudflare saw; `wrangler dev` sets it too. */
 export function clientIp(c: Context<AppEnv>): string {
