@@ -1,10 +1,10 @@
 import { fromBase64Url, toBase64Url } from "./encoding";
+import { ID_PATTERN } from "./ids";
 
 /** Position after the last row of a page in `(created_at DESC, id DESC)` order. */
 export type Cursor = { createdAt: string; id: string };
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const ID = /^[A-Za-z0-9_-]{1,128}$/;
 export const MAX_CURSOR_LENGTH = 512;
 
 export function encodeCursor(cursor: Cursor): string {
@@ -25,6 +25,6 @@ export function decodeCursor(text: string): Cursor | null {
   if (!Array.isArray(value) || value.length !== 2) return null;
   const [createdAt, id] = value;
   if (typeof createdAt !== "string" || !ISO_UTC.test(createdAt)) return null;
-  if (typeof id !== "string" || !ID.test(id)) return null;
+  if (typeof id !== "string" || !ID_PATTERN.test(id)) return null;
   return { createdAt, id };
 }

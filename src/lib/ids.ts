@@ -1,5 +1,8 @@
 import { randomBytes, toHex } from "./encoding";
 
+/** What the API accepts as an id (path parameters, ids inside cursors): URL-safe, 1..128 characters. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
 /** A UUIDv7 (RFC 9562): 48-bit millisecond time, then random bits; sorts by creation time. */
 export function newId(now = Date.now()): string {
   const bytes = randomBytes(16);

@@ -1,6 +1,7 @@
 // zod/mini keeps the bundle small: its functional API tree-shakes, classic zod's methods cannot.
 import * as z from "zod/mini";
 import { decodeCursor, MAX_CURSOR_LENGTH } from "../lib/cursor";
+import { ID_PATTERN } from "../lib/ids";
 
 /**
  * User-supplied text: length bounds, not blank, and stored exactly as sent. NUL and lone
@@ -19,7 +20,7 @@ export function text(min: number, max: number) {
 export const idSchema = z
   .string()
   .check(
-    z.regex(/^[A-Za-z0-9_-]{1,128}$/, "must be an id (letters, digits, - and _; at most 128)"),
+    z.regex(ID_PATTERN, "must be an id (letters, digits, - and _; at most 128)"),
     z.meta({ description: "Opaque, time-ordered id (UUIDv7)", example: "019ac2e4-5b7a-7c31-9d2e-4f1a2b3c4d5e" }),
   );
 
