@@ -3,6 +3,7 @@ import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
 import { loadSettings } from "./config";
+import { BOOKMARK_HEADER } from "./db/session";
 import { renderError } from "./error-handler";
 import { NotFoundError } from "./errors";
 import { authenticate } from "./middleware/auth";
@@ -32,7 +33,7 @@ const CORS_EXPOSE_HEADERS = [
   "X-Request-Id",
   "X-Cache",
   "Retry-After",
-  "X-D1-Bookmark",
+  BOOKMARK_HEADER,
   "Server-Timing",
 ];
 
@@ -45,7 +46,7 @@ const corsMiddleware = cors({
     "If-None-Match",
     "Idempotency-Key",
     "X-Request-Id",
-    "X-D1-Bookmark",
+    BOOKMARK_HEADER,
   ],
   exposeHeaders: CORS_EXPOSE_HEADERS,
   allowMethods: ["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],

@@ -183,6 +183,9 @@ describe("CORS", () => {
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe("http://localhost:5173");
     expect(response.headers.get("Access-Control-Allow-Methods")).toContain("PATCH");
     expect(response.headers.get("Access-Control-Allow-Headers")).toContain("Authorization");
+    expect(response.headers.get("Access-Control-Allow-Headers")).toContain("X-D1-Bookmark");
+    const simple = await api("/v1/posts", { headers: { Origin: "http://localhost:5173" } });
+    expect(simple.headers.get("Access-Control-Expose-Headers")).toContain("X-D1-Bookmark");
   });
 
   it("does not allow an origin outside CORS_ORIGINS", async () => {

@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
+import { BOOKMARK_HEADER } from "../db/session";
 import { ValidationError } from "../errors";
 
 /**
@@ -10,7 +11,7 @@ import { ValidationError } from "../errors";
 const MAX_HEADER_LENGTHS: Record<string, number> = {
   "If-Match": 1024,
   "If-None-Match": 1024,
-  "X-D1-Bookmark": 128,
+  [BOOKMARK_HEADER]: 128,
 };
 
 export const headerLimits = createMiddleware<AppEnv>(async (c, next) => {
