@@ -66,16 +66,15 @@ function expectStatus(response, status, what) {
   );
 }
 
-/** The contract's error envelope: `{error, type, details, request_id}`; `details` an object when present. */
+/** The contract's error envelope: `{error, type, details, request_id}`; `details` always an object. */
 function expectError(response, status, type, what) {
   expectStatus(response, status, what);
   const body = response.body ?? {};
   check(typeof body.error === "string" && body.error.length > 0, `${what}: error body has no "error" message`);
   check(body.type === type, `${what}: expected type ${type}, got ${JSON.stringify(body.type)}`);
   check(
-    body.details === undefined ||
-      (typeof body.details === "object" && body.details !== null && !Array.isArray(body.details)),
-    `${what}: "details" must be an object when present, got ${JSON.stringify(body.details)}`,
+    typeof body.details === "object" && body.details !== null && !Array.isArray(body.details),
+    `${what}: "details" must be an object, got ${JSON.stringify(body.details)}`,
   );
   check(
     body.request_id === response.headers.get("X-Request-Id"),
