@@ -48,8 +48,8 @@ const MUTATIONS = [
   },
   {
     name: "a generation refused by KV is not retried (one attempt, one shard)",
-    file: "src/lib/kv-write.ts",
-    from: "for (let i = 0; i < candidates.length; i++) {",
+    file: "src/cache/public-cache.ts",
+    from: "for (let i = 0; i < target.length; i++) {",
     to: "for (let i = 0; i < 1; i++) {",
     also: [
       {

@@ -11,11 +11,10 @@ import {
   type ClientName,
   type Facts,
   History,
-  listView,
   type ModelPost,
   type ModelState,
-  postView,
   type Reader,
+  type ReadOf,
   type Role,
   type Status,
 } from "./model";
@@ -320,6 +319,9 @@ class Run {
         state.users[op.who].name = name;
         this.record(op.at, op.who);
         await this.readLists(op.at, op.who);
+        // Each of the author's posts embeds the name: read where it changed.
+        for (const post of state.posts.filter((p) => p.author === op.who))
+          await this.readPost(op.at, post.id, "anonymous");
         return;
       }
       case "deleteAccount": {
@@ -403,6 +405,8 @@ class Run {
     await this.readLists(at, author);
     const elsewhere = LOCATIONS[(LOCATIONS.indexOf(at) + 1) % LOCATIONS.length] as Location;
     await this.readPost(elsewhere, postId, "anonymous");
+    // The writer elsewhere: its bookmark must beat whatever that location cached before.
+    await this.readPost(elsewhere, postId, author);
     await this.readList(elsewhere, "anonymous");
   }
 
@@ -423,8 +427,8 @@ class Run {
     return reader.kind === "anonymous" ? this.sim.fetch(at, path) : this.clients[reader.name].send(at, path);
   }
 
-  private verdict(seen: Facts, view: (state: ModelState) => Facts, at: Location, reader: Reader, what: string) {
-    const { violations, staleMs } = this.history.check(seen, view, this.sim.clock.now(), at, reader);
+  private verdict(seen: Facts, read: ReadOf, at: Location, reader: Reader, what: string) {
+    const { violations, staleMs } = this.history.check(seen, read, this.sim.clock.now(), at, reader);
     if (staleMs > 0) {
       tally.staleReads += 1;
       tally.maxStaleMs = Math.max(tally.maxStaleMs, staleMs);
@@ -443,7 +447,7 @@ class Run {
     const seen: Facts = { "": String(response.status) };
     if (response.status === 200) seen[id] = factOf((await response.json()) as PostBody);
     // (a), (b), (c): a hidden post is a 404 once the reader must see the write that hid it.
-    this.verdict(seen, (state) => postView(state, id, reader), at, reader, `GET /v1/posts/${id}`);
+    this.verdict(seen, { kind: "post", id }, at, reader, `GET /v1/posts/${id}`);
   }
 
   async readList(at: Location, name: "alice" | "bob" | "anonymous" | ClientName, author?: ClientName): Promise<void> {
@@ -455,7 +459,7 @@ class Run {
     const seen: Facts = { "": String(response.status) };
     if (response.status === 200)
       for (const post of ((await response.json()) as { data: PostBody[] }).data) seen[post.id] = factOf(post);
-    this.verdict(seen, (state) => listView(state, reader, author), at, reader, `GET ${path}`);
+    this.verdict(seen, { kind: "list", ...(author ? { author } : {}) }, at, reader, `GET ${path}`);
   }
 
   /** (d): a revoked token stops working at once where revoked, and within the bound elsewhere. */

@@ -32,44 +32,30 @@ function copy(state: ModelState): ModelState {
   };
 }
 
-function canSee(state: ModelState, post: ModelPost, reader: Reader): boolean {
-  if (!state.users[post.author].exists) return false;
-  if (post.status === "published") return true;
-  return reader.kind === "client" && (reader.role === "admin" || reader.name === post.author);
-}
-
 /**
  * What a response says, as facts keyed by what they are about: one per post it shows (its
  * title, status, version and author name), plus `""` for the response as a whole (its status).
- * Each fact is checked against the history of that fact alone, so a write elsewhere that has
- * not arrived yet cannot make an unrelated fact look stale.
  */
 export type Facts = Record<string, string>;
 
 /** The fact of a post that a response does not show. */
 const ABSENT = "absent";
 
-/** `GET /v1/posts/:id` as the reader would see it. */
-export function postView(state: ModelState, id: string, reader: Reader): Facts {
-  const post = state.posts.find((candidate) => candidate.id === id);
-  if (!post || !canSee(state, post, reader)) return { "": "404" };
-  return { "": "200", [id]: describe(state, post) };
+/** Which read a response answered. */
+export type ReadOf = { kind: "post"; id: string } | { kind: "list"; author?: ClientName };
+
+/** What the reader can see of a post's own record (title, status, version), or `absent`. */
+function recordView(post: ModelPost | undefined, reader: Reader): string {
+  if (!post) return ABSENT;
+  const visible =
+    post.status === "published" ||
+    (reader.kind === "client" && (reader.role === "admin" || reader.name === post.author));
+  return visible ? `${post.title}:${post.status}:v${post.version}` : ABSENT;
 }
 
-/** A page of `GET /v1/posts` (or of one author's posts). */
-export function listView(state: ModelState, reader: Reader, author?: ClientName): Facts {
-  if (author && !state.users[author].exists) return { "": "404" };
-  const facts: Facts = { "": "200" };
-  for (const post of state.posts) {
-    if ((author === undefined || post.author === author) && canSee(state, post, reader)) {
-      facts[post.id] = describe(state, post);
-    }
-  }
-  return facts;
-}
-
-export function describe(state: ModelState, post: ModelPost): string {
-  return `${post.title}:${post.status}:v${post.version}:${state.users[post.author].name}`;
+/** A post's fact: its record as the reader sees it, with its author's name (author gone: absent). */
+function factOf(record: string, author: ModelUser): string {
+  return record === ABSENT || !author.exists ? ABSENT : `${record}:${author.name}`;
 }
 
 export type Violation = { about: string; seen: string; allowed: string[] };
@@ -93,11 +79,13 @@ export class History {
   }
 
   /**
-   * Checks each fact of a response: it must be the fact as of the newest write that changed it
-   * and that the reader is required to see, or as of any later write.
+   * Checks each fact of a response. A post's fact depends on two things different writes
+   * change: the post's own record and its author's profile (name, existence). For each, the
+   * response must reflect the newest change the reader is required to see, or a later one; it
+   * may combine any such record with any such profile (a rename made here can be visible
+   * before a post created elsewhere has arrived).
    */
-  check(seen: Facts, view: (state: ModelState) => Facts, at: number, location: Location, reader: Reader): CheckResult {
-    const views = this.snapshots.map((snapshot) => view(snapshot.state));
+  check(seen: Facts, read: ReadOf, at: number, location: Location, reader: Reader): CheckResult {
     const mustSee = this.snapshots.map(
       (snapshot) =>
         snapshot.location === "setup" ||
@@ -105,21 +93,64 @@ export class History {
         snapshot.at + this.boundMs <= at ||
         (reader.kind === "client" && snapshot.by === reader.name),
     );
-    const about = new Set([...Object.keys(seen), ...views.flatMap((facts) => Object.keys(facts))]);
-    const violations: Violation[] = [];
-    let staleMs = 0;
-    for (const key of about) {
-      const history = views.map((facts) => facts[key] ?? ABSENT);
+    /** From the newest required change of `history` on: the values a reader may be shown. */
+    const from = (history: string[]) => {
       let required = 0;
       for (let index = 1; index < history.length; index++) {
         if (history[index] !== history[index - 1] && mustSee[index]) required = index;
       }
-      const allowed = [...new Set(history.slice(required))];
-      const fact = seen[key] ?? ABSENT;
-      if (!allowed.includes(fact)) violations.push({ about: key, seen: fact, allowed });
-      const shown = history.lastIndexOf(fact);
-      const missed = history.findIndex((value, index) => index > shown && value !== fact);
-      if (shown >= 0 && missed > 0) staleMs = Math.max(staleMs, at - (this.snapshots[missed] as Snapshot).at);
+      return required;
+    };
+    const profiles = (name: ClientName) => this.snapshots.map((snapshot) => snapshot.state.users[name]);
+    const violations: Violation[] = [];
+    let staleMs = 0;
+
+    const ids = new Set(Object.keys(seen).filter((key) => key !== ""));
+    for (const snapshot of this.snapshots) {
+      for (const post of snapshot.state.posts) {
+        if (read.kind === "post" ? post.id === read.id : read.author === undefined || post.author === read.author) {
+          ids.add(post.id);
+        }
+      }
+    }
+    for (const id of ids) {
+      const records = this.snapshots.map((snapshot) => snapshot.state.posts.find((post) => post.id === id));
+      const authorName = records.find((record) => record !== undefined)?.author;
+      if (!authorName) {
+        violations.push({ about: id, seen: seen[id] ?? ABSENT, allowed: [ABSENT] });
+        continue;
+      }
+      const authors = profiles(authorName);
+      // Only changes the reader could see are required: an edit of an archived post made here
+      // does not oblige this location to show the archiving made elsewhere.
+      const views = records.map((record) => recordView(record, reader));
+      const recordFrom = from(views);
+      const authorFrom = from(authors.map((author) => JSON.stringify(author)));
+      const allowed = new Set<string>();
+      for (const view of views.slice(recordFrom)) {
+        for (const author of authors.slice(authorFrom)) allowed.add(factOf(view, author));
+      }
+      const fact = seen[id] ?? ABSENT;
+      if (!allowed.has(fact)) violations.push({ about: id, seen: fact, allowed: [...allowed] });
+      const facts = views.map((view, index) => factOf(view, authors[index] as ModelUser));
+      if (fact !== facts.at(-1)) {
+        const shown = facts.lastIndexOf(fact);
+        const missed = this.snapshots[shown + 1];
+        if (shown >= 0 && missed) staleMs = Math.max(staleMs, at - missed.at);
+      }
+    }
+    // The response as a whole: a single post is there when its fact is; an author's list is a
+    // 404 once its author is gone.
+    const status = seen[""] ?? "";
+    if (read.kind === "post") {
+      const expected = (seen[read.id] ?? ABSENT) === ABSENT ? "404" : "200";
+      if (status !== expected) violations.push({ about: "", seen: status, allowed: [expected] });
+    } else if (read.author !== undefined) {
+      const authors: string[] = profiles(read.author).map((author) => (author.exists ? "200" : "404"));
+      const allowed = [...new Set(authors.slice(from(authors)))];
+      if (!allowed.includes(status)) violations.push({ about: "", seen: status, allowed });
+    } else if (status !== "200") {
+      violations.push({ about: "", seen: status, allowed: ["200"] });
     }
     return { violations, staleMs };
   }
