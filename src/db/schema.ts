@@ -12,6 +12,8 @@ export const users = sqliteTable(
     passwordHash: text("password_hash").notNull(),
     role: text("role", { enum: ROLES }).notNull().default("user"),
     isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+    /** Set when the owner followed an email-verification (or password-reset) link; null until then. */
+    emailVerifiedAt: text("email_verified_at"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
@@ -91,7 +93,36 @@ export const idempotencyKeys = sqliteTable(
   (t) => [primaryKey({ columns: [t.userId, t.key] }), index("idempotency_keys_created_at_idx").on(t.createdAt)],
 );
 
+export const ONE_TIME_TOKEN_PURPOSES = ["password_reset", "email_verification"] as const;
+export type OneTimeTokenPurpose = (typeof ONE_TIME_TOKEN_PURPOSES)[number];
+
+/**
+ * Links mailed to a user (password reset, email verification). Stored only as a SHA-256 hash;
+ * bound to one user and one purpose; `used_at` makes a token single-use.
+ */
+export const oneTimeTokens = sqliteTable(
+  "one_time_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: text("purpose", { enum: ONE_TIME_TOKEN_PURPOSES }).notNull(),
+    createdAt: text("created_at").notNull(),
+    expiresAt: text("expires_at").notNull(),
+    usedAt: text("used_at"),
+  },
+  (t) => [
+    // A new token supersedes the user's earlier ones of the same purpose; also serves the cascade.
+    index("one_time_tokens_user_purpose_idx").on(t.userId, t.purpose),
+    // Housekeeping deletes expired or used rows (src/db/housekeeping.ts).
+    index("one_time_tokens_expires_at_idx").on(t.expiresAt),
+    index("one_time_tokens_used_at_idx").on(t.usedAt),
+  ],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type PostRow = typeof posts.$inferSelect;
 export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
 export type NewRefreshToken = typeof refreshTokens.$inferInsert;
+export type NewOneTimeToken = typeof oneTimeTokens.$inferInsert;
