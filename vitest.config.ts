@@ -10,6 +10,10 @@ const LIMITERS = [
   "REGISTER_IP_LIMITER",
   "REFRESH_IP_LIMITER",
   "POST_WRITE_USER_LIMITER",
+  "PASSWORD_RESET_IP_LIMITER",
+  "PASSWORD_RESET_EMAIL_LIMITER",
+  "EMAIL_VERIFICATION_IP_LIMITER",
+  "EMAIL_VERIFICATION_EMAIL_LIMITER",
 ] as const;
 
 /** Locations of the edge simulation; each has its own KV namespace and D1 read replica. */

@@ -13,6 +13,19 @@ const originList = z.pipe(
   ),
 );
 
+/** A var is a string ("true"/"false"); a TOML boolean in `[vars]` arrives as a boolean. */
+const flag = (fallback: boolean) =>
+  z._default(
+    z.union([
+      z.boolean(),
+      z.pipe(
+        z.enum(["true", "false"]),
+        z.transform((raw: "true" | "false") => raw === "true"),
+      ),
+    ]),
+    fallback,
+  );
+
 const settingsSchema = z.object({
   JWT_SECRET: z.string().check(z.minLength(32, "must be at least 32 characters")),
   JWT_ISSUER: z._default(z.string().check(z.minLength(1)), "edge-posts-api"),
@@ -20,6 +33,15 @@ const settingsSchema = z.object({
   ACCESS_TOKEN_TTL_SECONDS: positiveInt(900, 86_400),
   REFRESH_TOKEN_TTL_DAYS: positiveInt(30, 365),
   CORS_ORIGINS: z.pipe(originList, z.array(z.url().check(z.refine((origin) => origin !== "*", "must list origins")))),
+  /** The frontend that serves /reset-password and /verify-email; mailed links point there. */
+  APP_URL: z.pipe(
+    z.url({ protocol: /^https?$/ }).check(z.refine((url) => !/[?#]/.test(url), "must not have a query or fragment")),
+    z.transform((url: string) => url.replace(/\/+$/, "")),
+  ),
+  /** Sender of account mail: an address on a domain onboarded in Cloudflare Email Service. */
+  EMAIL_FROM: z.email(),
+  /** When true, creating or publishing a post needs a verified email (src/domain/account-recovery.ts). */
+  REQUIRE_VERIFIED_EMAIL: flag(false),
 });
 
 type ParsedSettings = z.infer<typeof settingsSchema>;

@@ -10,7 +10,11 @@ export type LimiterName =
   | "LOGIN_EMAIL_LIMITER"
   | "REGISTER_IP_LIMITER"
   | "REFRESH_IP_LIMITER"
-  | "POST_WRITE_USER_LIMITER";
+  | "POST_WRITE_USER_LIMITER"
+  | "PASSWORD_RESET_IP_LIMITER"
+  | "PASSWORD_RESET_EMAIL_LIMITER"
+  | "EMAIL_VERIFICATION_IP_LIMITER"
+  | "EMAIL_VERIFICATION_EMAIL_LIMITER";
 
 /**
  * The period of every limiter in wrangler.toml (each environment's `ratelimits`), so the longest
@@ -24,17 +28,26 @@ export function clientIp(c: Context<AppEnv>): string {
 }
 
 /**
- * Throws 429 with `Retry-After` once `key` has used up the named limiter's budget. A limiter that
- * errors lets the request through (logged): rate limiting protects, it must not take the API down.
+ * Counts one use of `key` against the named limiter: false once its budget is used up. A limiter
+ * that errors lets the request through (logged): rate limiting protects, it must not take the API
+ * down.
  */
-export async function enforceRateLimit<E extends AppEnv>(c: Context<E>, name: LimiterName, key: string): Promise<void> {
-  let allowed = true;
+export async function withinRateLimit<E extends AppEnv>(
+  c: Context<E>,
+  name: LimiterName,
+  key: string,
+): Promise<boolean> {
   try {
-    ({ success: allowed } = await c.env[name].limit({ key: `${name}:${key}` }));
+    return (await c.env[name].limit({ key: `${name}:${key}` })).success;
   } catch (error) {
     addWarning(c.var.log, `rate limiter ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    return true;
   }
-  if (!allowed) throw new RateLimitError(RETRY_AFTER_SECONDS);
+}
+
+/** Throws 429 with `Retry-After` once `key` has used up the named limiter's budget. */
+export async function enforceRateLimit<E extends AppEnv>(c: Context<E>, name: LimiterName, key: string): Promise<void> {
+  if (!(await withinRateLimit(c, name, key))) throw new RateLimitError(RETRY_AFTER_SECONDS);
 }
 
 /** `enforceRateLimit` as a middleware, for keys known before the body is read. */
