@@ -15,6 +15,7 @@ export function toUserJson(user: UserRow): UserJson {
     name: user.name,
     role: user.role,
     is_active: user.isActive,
+    email_verified: user.emailVerifiedAt !== null,
     created_at: user.createdAt,
     updated_at: user.updatedAt,
   };

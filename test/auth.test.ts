@@ -10,6 +10,7 @@ type UserJson = {
   name: string;
   role: string;
   is_active: boolean;
+  email_verified: boolean;
   created_at: string;
   updated_at: string;
 };
@@ -79,6 +80,7 @@ async function expectTokenPair(response: Response, status: number): Promise<Toke
   expect(Object.keys(body.user).sort()).toEqual([
     "created_at",
     "email",
+    "email_verified",
     "id",
     "is_active",
     "name",
@@ -157,6 +159,7 @@ describe("POST /v1/auth/register", () => {
       name: "Ada",
       role: "user",
       is_active: true,
+      email_verified: false,
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });

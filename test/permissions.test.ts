@@ -309,7 +309,7 @@ const CASES: Case[] = [
         response,
         verify: async () => {
           const body = await json<Record<string, unknown>>(response.clone());
-          const keys = world.actorName === "admin" ? 7 : 2;
+          const keys = world.actorName === "admin" ? 8 : 2;
           expect(Object.keys(body)).toHaveLength(keys);
           expect(body).toMatchObject({ id: world.owner.id, name: "Owner" });
         },

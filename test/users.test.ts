@@ -19,16 +19,17 @@ type UserJson = {
   name: string;
   role: "admin" | "user" | "guest";
   is_active: boolean;
+  email_verified: boolean;
   created_at: string;
   updated_at: string;
 };
 type PostJson = { id: string; status: string; author: { id: string; name: string } };
 type Page<T> = { data: T[]; next_cursor: string | null };
 
-const USER_KEYS = ["created_at", "email", "id", "is_active", "name", "role", "updated_at"];
+const USER_KEYS = ["created_at", "email", "email_verified", "id", "is_active", "name", "role", "updated_at"];
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
-/** A user object has exactly the contract's seven keys, never a hash. */
+/** A user object has exactly the contract's eight keys, never a hash. */
 function expectUserJson(value: unknown): asserts value is UserJson {
   expect(value).toBeTypeOf("object");
   const user = value as Record<string, unknown>;
@@ -38,6 +39,7 @@ function expectUserJson(value: unknown): asserts value is UserJson {
   expect(user.name).toBeTypeOf("string");
   expect(["admin", "user", "guest"]).toContain(user.role);
   expect(user.is_active).toBeTypeOf("boolean");
+  expect(user.email_verified).toBeTypeOf("boolean");
   expect(user.created_at).toMatch(ISO_UTC);
   expect(user.updated_at).toMatch(ISO_UTC);
 }
@@ -155,7 +157,7 @@ async function warmPublicPost(id: string): Promise<void> {
 }
 
 describe("GET /v1/users/me", () => {
-  it("returns the caller as exactly the seven user fields", async () => {
+  it("returns the caller as exactly the eight user fields", async () => {
     const session = await createUser({ name: "Me Myself" });
     const response = await api("/v1/users/me", { token: session.access_token });
     expect(response.status).toBe(200);
@@ -171,6 +173,7 @@ describe("GET /v1/users/me", () => {
       name: "Me Myself",
       role: "user",
       is_active: true,
+      email_verified: false,
     });
   });
 
@@ -341,7 +344,7 @@ describe("DELETE /v1/users/me", () => {
 });
 
 describe("GET /v1/users", () => {
-  it("lists users as exactly the seven user fields, newest first", async () => {
+  it("lists users as exactly the eight user fields, newest first", async () => {
     const admin = await createAdmin();
     const prefix = uniquePrefix("list");
     const a = await createUser({ email: `${prefix}-a@example.com` });

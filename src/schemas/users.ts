@@ -21,6 +21,7 @@ export const userSchema = z
     name: z.string(),
     role: roleSchema,
     is_active: z.boolean(),
+    email_verified: z.boolean(),
     created_at: isoTimeSchema,
     updated_at: isoTimeSchema,
   })
