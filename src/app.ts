@@ -78,8 +78,9 @@ const routes = base
   .route("/health", healthRoutes)
   .route("/", docsRoutes)
   .use("/v1/*", headerLimits, appContext)
-  // Sign-up, login and refresh ignore a stale Authorization header: they are how a client whose
-  // token expired gets a new one. Logout authenticates itself (routes/auth.ts).
+  // Sign-up, login, refresh and the mailed-link routes (password reset, email confirmation) ignore a
+  // stale Authorization header: they are how a client whose token expired or whose password is lost
+  // gets a new one. Logout and the verification request authenticate themselves (routes/auth.ts).
   .use("/v1/users/*", authenticate)
   .use("/v1/posts/*", authenticate)
   .route("/v1/auth", authRoutes)

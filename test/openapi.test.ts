@@ -150,6 +150,11 @@ describe("responses conform to the document", () => {
       await json(await api("/v1/posts", { method: "POST", token: pair.access_token, body: {} })),
     );
     conforms("/v1/users/me", "get", 401, await json(await api("/v1/users/me")));
+    const reset = await api("/v1/auth/password-reset", { method: "POST", body: { email: "nobody@example.com" } });
+    conforms("/v1/auth/password-reset", "post", 202, await json(reset));
+    const badToken = { token: "not-a-link-token", password: "conformance pw" };
+    const confirm = await api("/v1/auth/password-reset/confirm", { method: "POST", body: badToken });
+    conforms("/v1/auth/password-reset/confirm", "post", 400, await json(confirm));
     const other = await createUser();
     conforms("/v1/users", "get", 403, await json(await api("/v1/users", { token: other.access_token })));
     conforms("/health", "get", 200, await json(await api("/health")));

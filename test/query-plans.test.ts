@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import { findIdempotencyQuery } from "../src/db/idempotency";
+import { claimTokenQuery, supersededTokensQuery, usableTokenQuery } from "../src/db/one-time-tokens";
 import { findPostWithAuthorQuery, listPosts } from "../src/db/posts";
 import { findRefreshTokenQuery } from "../src/db/refresh-tokens";
 import { findUserByEmailQuery, findUserByIdQuery, listUsers } from "../src/db/users";
@@ -33,6 +34,9 @@ const hotQueries: [string, Query][] = [
   ["user by email", findUserByEmailQuery(db, "a@example.com")],
   ["refresh token by hash", findRefreshTokenQuery(db, "hash")],
   ["idempotency record", findIdempotencyQuery(db, author, "key", Date.now())],
+  ["one-time token by hash", usableTokenQuery(db, "hash", "password_reset", cursor.createdAt)],
+  ["one-time token claim", claimTokenQuery(db, "hash", "password_reset", cursor.createdAt)],
+  ["one-time tokens superseded", supersededTokensQuery(db, author, "email_verification")],
   ["users page", listUsers(db, {}, undefined, 20)],
   ["users page after cursor", listUsers(db, {}, cursor, 20)],
   ["users by role", listUsers(db, { role: "admin" }, cursor, 20)],

@@ -8,7 +8,7 @@ import type { $ZodType } from "zod/v4/core";
  */
 const ANNOTATION = Symbol("openapi");
 
-export type SuccessStatus = 200 | 201 | 204;
+export type SuccessStatus = 200 | 201 | 202 | 204;
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 429 | 503;
 
 export type RouteDoc = {

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../auth/password";
 import { hashRefreshToken, newRefreshToken, tokenPairBody } from "../auth/token-pair";
@@ -7,17 +7,46 @@ import { isUniqueViolation } from "../db/errors";
 import { claimForRotation, findRefreshTokenByHash, insertIntoLiveFamily, revokeFamily } from "../db/refresh-tokens";
 import { refreshTokens, users } from "../db/schema";
 import { findUserByEmail, findUserById } from "../db/users";
+import {
+  type AccountDeps,
+  confirmEmailVerification,
+  confirmPasswordReset,
+  requestEmailVerification,
+  requestPasswordReset,
+} from "../domain/account-recovery";
 import { AuthenticationError, ConflictError } from "../errors";
 import { isoNow, newId } from "../lib/ids";
 import { authenticate, requireUser } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
-import { clientIp, enforceRateLimit, rateLimit } from "../middleware/rate-limit";
+import { clientIp, enforceRateLimit, rateLimit, withinRateLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
-import { loginSchema, refreshTokenSchema, registerSchema, tokenPairSchema } from "../schemas/auth";
+import {
+  acceptedSchema,
+  emailVerificationConfirmSchema,
+  loginSchema,
+  passwordResetConfirmSchema,
+  passwordResetRequestSchema,
+  refreshTokenSchema,
+  registerSchema,
+  tokenPairSchema,
+} from "../schemas/auth";
 
 const INVALID_CREDENTIALS = "Invalid email or password";
 const INVALID_REFRESH_TOKEN = "Invalid or expired refresh token";
+const ACCEPTED = { status: "accepted" } as const;
+
+/** What the account flows (src/domain/account-recovery.ts) use of this request. */
+function accountDeps<E extends AppEnv>(c: Context<E>): AccountDeps {
+  return {
+    db: c.var.db,
+    settings: c.var.settings,
+    kv: c.env.KV,
+    mailer: c.env.EMAIL,
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    requestId: c.var.requestId,
+  };
+}
 
 export const authRoutes = new Hono<AppEnv>()
   .post(
@@ -155,6 +184,86 @@ export const authRoutes = new Hono<AppEnv>()
       const stored = await findRefreshTokenByHash(c.var.db, await hashRefreshToken(refresh_token));
       // Someone else's or an unknown token is left alone, but the answer is the same: nothing leaks.
       if (stored && stored.userId === actor.id) await revokeFamily(c.var.db, stored.familyId, isoNow());
+      return c.body(null, 204);
+    },
+  )
+  .post(
+    "/password-reset",
+    describeRoute({
+      summary: "Request a password reset",
+      description:
+        "Mails a reset link (valid 30 minutes, usable once) if the address belongs to an active account. The answer is the same, and takes about as long, whether or not it does; past the per-address limit nothing is sent and the answer is still 202.",
+      tag: "auth",
+      auth: "none",
+      success: { status: 202, description: "Accepted", schema: acceptedSchema },
+      errors: [429],
+    }),
+    rateLimit("PASSWORD_RESET_IP_LIMITER", clientIp),
+    jsonBody(),
+    validate("json", passwordResetRequestSchema),
+    async (c) => {
+      const { email } = c.req.valid("json");
+      // Over the per-address limit the answer does not change: it would tell which emails exist.
+      const mayMail = await withinRateLimit(c, "PASSWORD_RESET_EMAIL_LIMITER", email);
+      await requestPasswordReset(accountDeps(c), email, mayMail);
+      return c.json(ACCEPTED, 202);
+    },
+  )
+  .post(
+    "/password-reset/confirm",
+    describeRoute({
+      summary: "Reset the password",
+      description:
+        "With the token from the mailed link. Sets the new password and ends every session of the account (refresh and access tokens). A wrong, used, expired or replaced token is a 400 on `token`.",
+      tag: "auth",
+      auth: "none",
+      success: { status: 204, description: "Password changed; log in with it" },
+      errors: [],
+    }),
+    jsonBody(),
+    validate("json", passwordResetConfirmSchema),
+    async (c) => {
+      const { token, password } = c.req.valid("json");
+      await confirmPasswordReset(accountDeps(c), token, password);
+      return c.body(null, 204);
+    },
+  )
+  .post(
+    "/email-verification",
+    describeRoute({
+      summary: "Request email verification",
+      description: "Mails a verification link (valid 24 hours) to your address; nothing if it is already verified.",
+      tag: "auth",
+      auth: "required",
+      success: { status: 202, description: "Accepted", schema: acceptedSchema },
+      errors: [429],
+    }),
+    authenticate,
+    requireUser,
+    rateLimit("EMAIL_VERIFICATION_IP_LIMITER", clientIp),
+    async (c) => {
+      const deps = accountDeps(c);
+      const user = await findUserById(deps.db, c.var.user.id);
+      if (!user) throw new AuthenticationError("Account no longer exists");
+      await enforceRateLimit(c, "EMAIL_VERIFICATION_EMAIL_LIMITER", user.email);
+      await requestEmailVerification(deps, user);
+      return c.json(ACCEPTED, 202);
+    },
+  )
+  .post(
+    "/email-verification/confirm",
+    describeRoute({
+      summary: "Verify the email address",
+      description: "With the token from the mailed link. A wrong, used, expired or replaced token is a 400 on `token`.",
+      tag: "auth",
+      auth: "none",
+      success: { status: 204, description: "Email verified" },
+      errors: [],
+    }),
+    jsonBody(),
+    validate("json", emailVerificationConfirmSchema),
+    async (c) => {
+      await confirmEmailVerification(accountDeps(c), c.req.valid("json").token);
       return c.body(null, 204);
     },
   );

@@ -22,3 +22,16 @@ export const tokenPairSchema = z
     expires_in: z.number().check(z.int(), z.meta({ description: "Access token lifetime in seconds" })),
   })
   .check(z.meta({ id: "TokenPair" }));
+
+/** A token from a mailed link (`?token=`). Anything else that is a string gets the one "invalid token" answer. */
+const linkTokenSchema = z
+  .string()
+  .check(z.maxLength(512), z.meta({ description: "The `token` parameter of the mailed link" }));
+
+export const passwordResetRequestSchema = z.strictObject({ email: emailSchema });
+
+export const passwordResetConfirmSchema = z.strictObject({ token: linkTokenSchema, password: passwordSchema });
+
+export const emailVerificationConfirmSchema = z.strictObject({ token: linkTokenSchema });
+
+export const acceptedSchema = z.object({ status: z.literal("accepted") }).check(z.meta({ id: "Accepted" }));

@@ -1,0 +1,135 @@
+import { hashPassword } from "../auth/password";
+import { revokeAccessTokens } from "../auth/revocation";
+import type { Settings } from "../config";
+import type { Db } from "../db/client";
+import { findUsableToken, replaceToken, resetPasswordWithToken, verifyEmailWithToken } from "../db/one-time-tokens";
+import type { OneTimeTokenPurpose, UserRow } from "../db/schema";
+import { findUserByEmail } from "../db/users";
+import { ValidationError } from "../errors";
+import { randomBytes, sha256Hex, toBase64Url } from "../lib/encoding";
+import { isoNow } from "../lib/ids";
+import { logWarning } from "../lib/log";
+import { composeAccountMail, type Mailer, redactSecrets, sendAccountMail } from "../mail/account-mail";
+
+/**
+ * Account recovery and email verification (API.md §6b): one-time tokens and the enumeration-safe
+ * reset request.
+ */
+
+/** How long a mailed link works. */
+export const ONE_TIME_TOKEN_TTL_SECONDS: Record<OneTimeTokenPurpose, number> = {
+  password_reset: 30 * 60,
+  email_verification: 24 * 60 * 60,
+};
+
+const ONE_TIME_TOKEN_BYTES = 32; // 256 bits
+
+/** High-entropy random tokens, so a plain SHA-256 is enough to store them. */
+export const hashOneTimeToken = sha256Hex;
+
+/** What the flows need from the request: its database session, settings, KV and mail binding. */
+export type AccountDeps = {
+  db: Db;
+  settings: Settings;
+  kv: KVNamespace;
+  mailer: Mailer;
+  /** Work that must not delay the response (`executionCtx.waitUntil`). */
+  waitUntil: (promise: Promise<unknown>) => void;
+  requestId: string;
+};
+
+type FreshToken = { token: string; tokenHash: string };
+
+async function freshToken(): Promise<FreshToken> {
+  const token = toBase64Url(randomBytes(ONE_TIME_TOKEN_BYTES));
+  return { token, tokenHash: await hashOneTimeToken(token) };
+}
+
+/** Stores the token for the user; earlier tokens of its purpose stop working. */
+async function storeToken(deps: AccountDeps, userId: string, purpose: OneTimeTokenPurpose, tokenHash: string) {
+  const nowMs = Date.now();
+  await replaceToken(deps.db, {
+    tokenHash,
+    userId,
+    purpose,
+    createdAt: isoNow(nowMs),
+    expiresAt: isoNow(nowMs + ONE_TIME_TOKEN_TTL_SECONDS[purpose] * 1000),
+  });
+}
+
+/** Mails the token's link to the user; a failure is logged and otherwise ignored. */
+function mailToken(deps: AccountDeps, user: UserRow, purpose: OneTimeTokenPurpose, token: string) {
+  const mail = composeAccountMail(deps.settings, purpose, user.email, token, ONE_TIME_TOKEN_TTL_SECONDS[purpose]);
+  return sendAccountMail(deps.mailer, mail, { purpose, userId: user.id, requestId: deps.requestId });
+}
+
+/**
+ * `POST /v1/auth/password-reset`. The caller's answer must not tell whether `email` has an
+ * account, by content or by time: the work before the response is the same for every address (a
+ * token is made and hashed), and everything that depends on the account (the lookup, storing the
+ * token, the mail) runs after the response. `mayMail` is false when the per-email limit is used
+ * up: the answer stays the same, nothing is sent.
+ */
+export async function requestPasswordReset(deps: AccountDeps, email: string, mayMail: boolean): Promise<void> {
+  const fresh = await freshToken();
+  if (!mayMail) return;
+  deps.waitUntil(
+    (async () => {
+      try {
+        const user = await findUserByEmail(deps.db, email);
+        // Unknown and inactive accounts get nothing.
+        if (!user?.isActive) return;
+        await storeToken(deps, user.id, "password_reset", fresh.tokenHash);
+        await mailToken(deps, user, "password_reset", fresh.token);
+      } catch (error) {
+        logWarning("password reset not delivered", { request_id: deps.requestId, error: describe(error) });
+      }
+    })(),
+  );
+}
+
+/**
+ * `POST /v1/auth/email-verification`: mails a verification link to the caller, unless the email
+ * is already verified. The token is stored before the answer (a failure is the caller's 503); the
+ * mail goes out after it.
+ */
+export async function requestEmailVerification(deps: AccountDeps, user: UserRow): Promise<void> {
+  if (user.emailVerifiedAt !== null) return;
+  const { token, tokenHash } = await freshToken();
+  await storeToken(deps, user.id, "email_verification", tokenHash);
+  deps.waitUntil(mailToken(deps, user, "email_verification", token));
+}
+
+/** The one answer for a wrong, used, expired, superseded or other-purpose token. */
+function invalidToken(): ValidationError {
+  return new ValidationError("Invalid body: token", [
+    { path: "token", message: "is not a valid link token: it may be wrong, used, expired or replaced by a newer one" },
+  ]);
+}
+
+/**
+ * `POST /v1/auth/password-reset/confirm`: sets the new password and ends every session (refresh
+ * tokens in the same batch, access tokens by the revocation marker written after it commits).
+ */
+export async function confirmPasswordReset(deps: AccountDeps, token: string, password: string): Promise<void> {
+  const tokenHash = await hashOneTimeToken(token);
+  // A cheap read first, so a wrong token costs no password hashing; the batch re-checks.
+  if (!(await findUsableToken(deps.db, tokenHash, "password_reset", isoNow()))) throw invalidToken();
+  const passwordHash = await hashPassword(password);
+  const userId = await resetPasswordWithToken(deps.db, tokenHash, passwordHash, isoNow());
+  if (!userId) throw invalidToken();
+  // Timed after the commit, as for a password change (routes/users.ts).
+  await revokeAccessTokens(deps.kv, userId, deps.settings.ACCESS_TOKEN_TTL_SECONDS, Date.now());
+}
+
+/** `POST /v1/auth/email-verification/confirm`. */
+export async function confirmEmailVerification(deps: AccountDeps, token: string): Promise<void> {
+  const userId = await verifyEmailWithToken(deps.db, await hashOneTimeToken(token), isoNow());
+  if (!userId) throw invalidToken();
+}
+
+function describe(error: unknown): string {
+  // Drizzle's message repeats the statement's parameters (a token hash): use D1's own.
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return redactSecrets(cause instanceof Error ? cause.message : String(cause));
+}
