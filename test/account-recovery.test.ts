@@ -345,6 +345,38 @@ describe("POST /v1/auth/email-verification", () => {
   });
 });
 
+describe("REQUIRE_VERIFIED_EMAIL", () => {
+  const createPost = (session: Session, status: "draft" | "published", env?: Overrides) =>
+    call("/v1/posts", { token: session.access_token, body: { title: "T", content: "C", status }, env });
+  const patchPost = (session: Session, id: string, body: Record<string, unknown>, env?: Overrides) =>
+    call(`/v1/posts/${id}`, { method: "PATCH", token: session.access_token, body, env });
+  const on = { REQUIRE_VERIFIED_EMAIL: "true" };
+
+  it("off (the default): an unverified user creates and publishes", async () => {
+    const user = await createUser();
+    expect((await createPost(user, "published")).response.status).toBe(201);
+    const draft = await json<{ id: string }>((await createPost(user, "draft")).response);
+    expect((await patchPost(user, draft.id, { status: "published" })).response.status).toBe(200);
+  });
+
+  it("on: creating or publishing needs a verified email (403); other edits do not", async () => {
+    const user = await createUser();
+    const draft = await json<{ id: string }>((await createPost(user, "draft")).response);
+    for (const status of ["draft", "published"] as const) {
+      const refused = await expectError((await createPost(user, status, on)).response, 403, "PermissionError");
+      expect(refused.details).toEqual({ reason: "email_not_verified" });
+    }
+    await expectError((await patchPost(user, draft.id, { status: "published" }, on)).response, 403, "PermissionError");
+    expect((await patchPost(user, draft.id, { title: "Still a draft" }, on)).response.status).toBe(200);
+
+    expect((await confirmVerification(await verificationToken(user))).response.status).toBe(204);
+    expect((await createPost(user, "published", on)).response.status).toBe(201);
+    const published = await patchPost(user, draft.id, { status: "published" }, on);
+    expect(published.response.status).toBe(200);
+    expect(await published.response.json()).toMatchObject({ status: "published" });
+  });
+});
+
 describe("account mail settings", () => {
   it.each([
     ["APP_URL", "not a url"],

@@ -3,17 +3,17 @@ import { revokeAccessTokens } from "../auth/revocation";
 import type { Settings } from "../config";
 import type { Db } from "../db/client";
 import { findUsableToken, replaceToken, resetPasswordWithToken, verifyEmailWithToken } from "../db/one-time-tokens";
-import type { OneTimeTokenPurpose, UserRow } from "../db/schema";
-import { findUserByEmail } from "../db/users";
-import { ValidationError } from "../errors";
+import type { OneTimeTokenPurpose, PostStatus, UserRow } from "../db/schema";
+import { findUserByEmail, findUserById } from "../db/users";
+import { PermissionError, ValidationError } from "../errors";
 import { randomBytes, sha256Hex, toBase64Url } from "../lib/encoding";
 import { isoNow } from "../lib/ids";
 import { logWarning } from "../lib/log";
 import { composeAccountMail, type Mailer, redactSecrets, sendAccountMail } from "../mail/account-mail";
 
 /**
- * Account recovery and email verification (API.md §6b): one-time tokens and the enumeration-safe
- * reset request.
+ * Account recovery and email verification (API.md §6b): one-time tokens, the enumeration-safe
+ * reset request, and the rule that REQUIRE_VERIFIED_EMAIL puts on posting.
  */
 
 /** How long a mailed link works. */
@@ -126,6 +126,28 @@ export async function confirmPasswordReset(deps: AccountDeps, token: string, pas
 export async function confirmEmailVerification(deps: AccountDeps, token: string): Promise<void> {
   const userId = await verifyEmailWithToken(deps.db, await hashOneTimeToken(token), isoNow());
   if (!userId) throw invalidToken();
+}
+
+/**
+ * REQUIRE_VERIFIED_EMAIL: creating a post, or publishing one (a change that makes a post
+ * published), needs a verified email (403). `user` is the caller's row when the handler has it,
+ * else its id: the row is then read only when the setting is on and the change publishes.
+ */
+export async function assertMayPublish(
+  { settings, db }: { settings: Settings; db: Db },
+  user: Pick<UserRow, "emailVerifiedAt"> | string,
+  change: { from: PostStatus | null; to?: PostStatus | undefined },
+): Promise<void> {
+  if (!settings.REQUIRE_VERIFIED_EMAIL) return;
+  const creates = change.from === null;
+  const publishes = change.to === "published" && change.from !== "published";
+  if (!creates && !publishes) return;
+  const row = typeof user === "string" ? await findUserById(db, user) : user;
+  if (row?.emailVerifiedAt == null) {
+    throw new PermissionError("Verify your email address before creating or publishing posts", {
+      reason: "email_not_verified",
+    });
+  }
 }
 
 function describe(error: unknown): string {

@@ -10,6 +10,7 @@ import { sha256Hex } from "../lib/encoding";
 import { ifMatchHolds, postEtag } from "../lib/etag";
 import { isoNow, newId } from "../lib/ids";
 import type { PostWithAuthor } from "../projections";
+import { assertMayPublish } from "./account-recovery";
 import type { DomainContext } from "./context";
 import { authorize, canSeePost, editAction, postScope } from "./permissions";
 import type { Actor, PostStatus, UserActor } from "./vocabulary";
@@ -70,6 +71,7 @@ export async function createPost(
 
   const author = await findUserById(db, actor.id);
   if (!author) throw new AuthenticationError("Account no longer exists");
+  await assertMayPublish(ctx, author, { from: null, to: input.status });
   const now = isoNow(nowMs);
   const post: PostWithAuthor = {
     post: {
@@ -121,6 +123,7 @@ export async function editPost(
 ): Promise<PostWithAuthor> {
   const found = await findVisiblePost(ctx, actor, id);
   authorize(actor, editAction(actor, found.post), "You may not edit this post");
+  await assertMayPublish(ctx, actor.id, { from: found.post.status, to: changes.status });
   const stale = (current: PostWithAuthor) =>
     new PreconditionFailedError("The post changed since you read it", { current_etag: postEtag(current) });
   if (ifMatch !== undefined && !ifMatchHolds(ifMatch, postEtag(found))) throw stale(found);
