@@ -105,6 +105,28 @@ async function insertManyExpired(userId: string, counts: { tokens: number; recor
   ]);
 }
 
+async function insertOneTimeToken(
+  userId: string,
+  tokenHash: string,
+  expiresAtMs: number,
+  state: { used?: boolean; purpose?: "password_reset" | "email_verification" } = {},
+): Promise<void> {
+  const created = iso(expiresAtMs - HOUR_MS);
+  await env.DB.prepare(
+    `insert into one_time_tokens (token_hash, user_id, purpose, created_at, expires_at, used_at)
+     values (?, ?, ?, ?, ?, ?)`,
+  )
+    .bind(tokenHash, userId, state.purpose ?? "password_reset", created, iso(expiresAtMs), state.used ? created : null)
+    .run();
+}
+
+async function oneTimeTokenHashes(): Promise<string[]> {
+  const rows = await env.DB.prepare("select token_hash from one_time_tokens order by token_hash").all<{
+    token_hash: string;
+  }>();
+  return rows.results.map((row) => row.token_hash);
+}
+
 async function ids(table: "refresh_tokens" | "idempotency_keys", userId: string): Promise<string[]> {
   const column = table === "refresh_tokens" ? "id" : "key";
   const rows = await env.DB.prepare(`select ${column} as id from ${table} where user_id = ? order by ${column}`)
@@ -120,7 +142,11 @@ async function count(table: "refresh_tokens" | "idempotency_keys"): Promise<numb
 // Storage is shared by the tests of this file: each starts without tokens or stored responses,
 // so a run's counts are exactly what the test inserted.
 beforeEach(async () => {
-  await env.DB.batch([env.DB.prepare("delete from refresh_tokens"), env.DB.prepare("delete from idempotency_keys")]);
+  await env.DB.batch([
+    env.DB.prepare("delete from refresh_tokens"),
+    env.DB.prepare("delete from idempotency_keys"),
+    env.DB.prepare("delete from one_time_tokens"),
+  ]);
 });
 
 describe("scheduled housekeeping", () => {
@@ -141,13 +167,29 @@ describe("scheduled housekeeping", () => {
 
     const line = await runCronOk(now);
 
-    expect(line.deleted).toEqual({ refresh_tokens: 3, idempotency_keys: 2 });
+    expect(line.deleted).toEqual({ refresh_tokens: 3, idempotency_keys: 2, one_time_tokens: 0 });
     expect(line.unfinished).toEqual([]);
     expect(await ids("refresh_tokens", user.id)).toEqual([registered, "rt-live", "rt-revoked-live"].sort());
     expect(await ids("idempotency_keys", user.id)).toEqual(["ik-23h", "ik-now"]);
     // The session made at registration still works.
     const refreshed = await api("/v1/auth/refresh", { method: "POST", body: { refresh_token: user.refresh_token } });
     expect(refreshed.status).toBe(200);
+  });
+
+  it("deletes used or expired one-time tokens and keeps the usable ones", async () => {
+    const now = Date.now();
+    const user = await createUser();
+    await insertOneTimeToken(user.id, "ott-expired", now - 1000);
+    await insertOneTimeToken(user.id, "ott-expires-now", now);
+    await insertOneTimeToken(user.id, "ott-used-live", now + HOUR_MS, { used: true });
+    await insertOneTimeToken(user.id, "ott-used-expired", now - HOUR_MS, { used: true, purpose: "email_verification" });
+    await insertOneTimeToken(user.id, "ott-live-reset", now + 1000);
+    await insertOneTimeToken(user.id, "ott-live-verify", now + HOUR_MS, { purpose: "email_verification" });
+
+    const line = await runCronOk(now);
+
+    expect(line.deleted).toEqual({ refresh_tokens: 0, idempotency_keys: 0, one_time_tokens: 4 });
+    expect(await oneTimeTokenHashes()).toEqual(["ott-live-reset", "ott-live-verify"]);
   });
 
   it("leaves a stored response inside its 24 h answering retries", async () => {
@@ -184,13 +226,13 @@ describe("scheduled housekeeping", () => {
     await insertIdempotencyRecord(user.id, "ik-live", now);
 
     const first = await runCronOk(now);
-    expect(first.deleted).toEqual({ refresh_tokens: tokenBound, idempotency_keys: recordBound });
+    expect(first.deleted).toEqual({ refresh_tokens: tokenBound, idempotency_keys: recordBound, one_time_tokens: 0 });
     expect(first.unfinished.sort()).toEqual(["idempotency_keys", "refresh_tokens"]);
     expect(await count("refresh_tokens")).toBe(extra + 2);
     expect(await count("idempotency_keys")).toBe(extra + 1);
 
     const second = await runCronOk(now);
-    expect(second.deleted).toEqual({ refresh_tokens: extra, idempotency_keys: extra });
+    expect(second.deleted).toEqual({ refresh_tokens: extra, idempotency_keys: extra, one_time_tokens: 0 });
     expect(second.unfinished).toEqual([]);
     expect(await ids("refresh_tokens", user.id)).toEqual([registered, "rt-live"].sort());
     expect(await ids("idempotency_keys", user.id)).toEqual(["ik-live"]);
@@ -215,7 +257,7 @@ describe("scheduled housekeeping", () => {
       cron: CRON,
       scheduled_time: iso(now),
       duration_ms: expect.any(Number),
-      deleted: { refresh_tokens: 1, idempotency_keys: 2 },
+      deleted: { refresh_tokens: 1, idempotency_keys: 2, one_time_tokens: 0 },
       unfinished: [],
     });
     for (const secret of [
@@ -232,7 +274,7 @@ describe("scheduled housekeeping", () => {
 
   it("a run with nothing to delete logs zeros", async () => {
     const line = await runCronOk(Date.now());
-    expect(line.deleted).toEqual({ refresh_tokens: 0, idempotency_keys: 0 });
+    expect(line.deleted).toEqual({ refresh_tokens: 0, idempotency_keys: 0, one_time_tokens: 0 });
     expect(line.unfinished).toEqual([]);
   });
 
@@ -248,7 +290,7 @@ describe("scheduled housekeeping", () => {
       expect(lines).toHaveLength(1);
       const line = JSON.parse(lines[0] ?? "") as HousekeepingLine;
       expect(line.level).toBe("error");
-      expect(line.deleted).toEqual({ refresh_tokens: 1, idempotency_keys: 0 });
+      expect(line.deleted).toEqual({ refresh_tokens: 1, idempotency_keys: 0, one_time_tokens: 0 });
       expect(line.failed).toEqual({ idempotency_keys: expect.stringMatching(/no such table/) });
     } finally {
       await env.DB.prepare("alter table idempotency_keys_away rename to idempotency_keys").run();

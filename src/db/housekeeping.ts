@@ -1,8 +1,8 @@
-import { getTableName, lte, type SQL, sql } from "drizzle-orm";
+import { getTableName, lte, or, type SQL, sql } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Db } from "./client";
 import { IDEMPOTENCY_WINDOW_MS } from "./idempotency";
-import { idempotencyKeys, refreshTokens } from "./schema";
+import { idempotencyKeys, oneTimeTokens, refreshTokens } from "./schema";
 
 /** A table whose dead rows the cron deletes. The table must have a rowid (not `WITHOUT ROWID`). */
 export type PruneTarget = {
@@ -22,10 +22,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * What the cron prunes, one entry per table. Expired refresh tokens are rejected whatever their
  * rotated/revoked state (routes/auth.ts), so an expired row, of a revoked family or not, no longer
  * takes part in anything; a revoked row that has not expired yet is kept (it still marks its
- * family as revoked). A table of one-time tokens joins with one entry, e.g.
- * `{ table: oneTimeTokens, batchRows: 1000, dead: (nowMs) => or(lte(oneTimeTokens.expiresAt,
- * iso(nowMs)), isNotNull(oneTimeTokens.usedAt)) }`, with an index on each of the two columns so
- * SQLite answers the OR from them (test/housekeeping.test.ts checks every entry's plan).
+ * family as revoked). One-time tokens are dead once used or expired; an index on each of the two
+ * columns lets SQLite answer the OR from them (test/housekeeping.test.ts checks every entry's plan).
  */
 export const PRUNE_TARGETS: readonly PruneTarget[] = [
   { table: refreshTokens, batchRows: 1000, dead: (nowMs) => lte(refreshTokens.expiresAt, iso(nowMs)) },
@@ -34,6 +32,13 @@ export const PRUNE_TARGETS: readonly PruneTarget[] = [
     table: idempotencyKeys,
     batchRows: 100,
     dead: (nowMs) => lte(idempotencyKeys.createdAt, iso(nowMs - IDEMPOTENCY_WINDOW_MS)),
+  },
+  {
+    table: oneTimeTokens,
+    batchRows: 1000,
+    // `used_at <= now` rather than `is not null`: SQLite answers an OR of two ranges from the two
+    // indexes, but plans a scan for an `is not null` term.
+    dead: (nowMs) => or(lte(oneTimeTokens.expiresAt, iso(nowMs)), lte(oneTimeTokens.usedAt, iso(nowMs))) as SQL,
   },
 ];
 
