@@ -1,12 +1,17 @@
 // Starts the README's `npm run dev` (a real `wrangler dev` with local D1 and KV) once for all
 // end-to-end tests, and stops it afterwards.
 import { type ChildProcess, spawn } from "node:child_process";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
   export interface ProvidedContext {
     baseUrl: string;
+    /** A file that receives everything the dev server prints (e.g. where it wrote a sent mail). */
+    devLogPath: string;
   }
 }
 
@@ -41,20 +46,26 @@ export default async function setup(project: TestProject) {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   let output = "";
-  server = spawn("npm", ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--log-level", "warn"], {
+  const logDir = mkdtempSync(join(tmpdir(), "e2e-dev-log-"));
+  const devLogPath = join(logDir, "wrangler-dev.log");
+  // `info`: the simulated EMAIL binding reports each message (and the files holding its parts) at
+  // that level, and test/e2e/account-recovery.test.ts reads the mail from there.
+  server = spawn("npm", ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--log-level", "info"], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
   });
-  server.stdout?.on("data", (chunk: Buffer) => {
+  const capture = (chunk: Buffer) => {
     output += chunk.toString();
-  });
-  server.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
+    appendFileSync(devLogPath, chunk);
+  };
+  server.stdout?.on("data", capture);
+  server.stderr?.on("data", capture);
   await waitUntilReady(`${baseUrl}/health/ready`, 90_000, () => output);
   project.provide("baseUrl", baseUrl);
+  project.provide("devLogPath", devLogPath);
   return () => {
+    rmSync(logDir, { recursive: true, force: true });
     if (server?.pid) {
       try {
         process.kill(-server.pid, "SIGTERM");

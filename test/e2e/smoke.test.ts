@@ -1,7 +1,7 @@
 // `npm run smoke -- <url>` (scripts/smoke.mjs) against the wrangler dev that global-setup.ts starts:
 // the script that checks a fresh deployment must pass against the local build too. It registers one
 // account; the e2e files share one dev server and its REGISTER_IP_LIMITER (5 a minute from one IP),
-// and register four in all (wrangler-dev, typed-client, docs-browser, smoke).
+// and register five in all (wrangler-dev, typed-client, docs-browser, smoke, account-recovery).
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";

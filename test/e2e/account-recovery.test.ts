@@ -1,0 +1,94 @@
+// Password reset end to end against the README's `npm run dev` (global-setup.ts): the mail is read
+// the way a developer would, from the file whose path the simulated EMAIL binding prints in the
+// dev server's output. Registers one account: with wrangler-dev, typed-client, docs-browser and
+// smoke that makes five, REGISTER_IP_LIMITER's local budget of 5 a minute from one address.
+import { readFileSync } from "node:fs";
+import { describe, expect, inject, it } from "vitest";
+
+const base = inject("baseUrl");
+const devLogPath = inject("devLogPath");
+
+/** `wrangler.toml` [vars]: what the links and the sender are under `npm run dev`. */
+const APP_URL = "http://localhost:5173";
+const EMAIL_FROM = "no-reply@example.com";
+
+async function call(path: string, init: { method?: string; body?: unknown; token?: string } = {}) {
+  const headers: Record<string, string> = {};
+  if (init.body !== undefined) headers["Content-Type"] = "application/json";
+  if (init.token) headers.Authorization = `Bearer ${init.token}`;
+  const response = await fetch(`${base}${path}`, {
+    method: init.method ?? "POST",
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+type ReportedMail = { from: string; to: string; subject: string; textPath: string };
+
+/**
+ * The messages the dev server reported, e.g.
+ * `send_email binding called with MessageBuilder:` / `From: …` / `To: …` / `Subject: …` /
+ * (blank) / `Text: /…/email-text/<id>.txt` / `HTML: /…/email-html/<id>.html`.
+ */
+function reportedMails(): ReportedMail[] {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes.
+  const log = readFileSync(devLogPath, "utf8").replace(/\u001b\[[0-9;]*m/g, "");
+  return log
+    .split("send_email binding called with MessageBuilder:")
+    .slice(1)
+    .map((block) => {
+      const field = (name: string) => new RegExp(`^${name}: (.+)$`, "m").exec(block)?.[1]?.trim() ?? "";
+      return { from: field("From"), to: field("To"), subject: field("Subject"), textPath: field("Text") };
+    });
+}
+
+/** Waits for the dev server to report a mail to `to` and returns its text part. */
+async function waitForMail(to: string, subject: string, timeoutMs = 15_000): Promise<ReportedMail & { text: string }> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const mail = reportedMails().find((candidate) => candidate.to === to && candidate.subject === subject);
+    if (mail?.textPath) return { ...mail, text: readFileSync(mail.textPath, "utf8") };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no mail to ${to} reported by wrangler dev within ${timeoutMs} ms`);
+}
+
+describe("password reset under wrangler dev, end to end", () => {
+  it("register → request a reset → read the mail → confirm → log in with the new password", async () => {
+    const email = `e2e-reset-${Date.now()}@example.com`;
+    const oldPassword = "e2e old password 1";
+    const newPassword = "e2e new password 2";
+
+    const registered = await call("/v1/auth/register", { body: { email, name: "Reset", password: oldPassword } });
+    expect(registered.status).toBe(201);
+    const oldRefresh = String(registered.body.refresh_token);
+    const oldAccess = String(registered.body.access_token);
+
+    const requested = await call("/v1/auth/password-reset", { body: { email } });
+    expect(requested).toEqual({ status: 202, body: { status: "accepted" } });
+
+    const mail = await waitForMail(email, "Reset your password");
+    expect(mail.from).toBe(EMAIL_FROM);
+    const link = new RegExp(`${APP_URL}/reset-password\\?token=([A-Za-z0-9_-]+)`).exec(mail.text);
+    const token = link?.[1] ?? "";
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    expect((await call("/v1/auth/password-reset/confirm", { body: { token, password: newPassword } })).status).toBe(
+      204,
+    );
+    // The link works once.
+    const again = await call("/v1/auth/password-reset/confirm", { body: { token, password: "e2e third password" } });
+    expect(again.status).toBe(400);
+    expect(again.body).toMatchObject({ type: "ValidationError", details: { issues: [{ path: "token" }] } });
+
+    const loggedIn = await call("/v1/auth/login", { body: { email, password: newPassword } });
+    expect(loggedIn.status).toBe(200);
+    expect((loggedIn.body.user as { email_verified: boolean }).email_verified).toBe(true);
+    expect((await call("/v1/auth/login", { body: { email, password: oldPassword } })).status).toBe(401);
+    // Every earlier session is over.
+    expect((await call("/v1/auth/refresh", { body: { refresh_token: oldRefresh } })).status).toBe(401);
+    expect((await call("/v1/users/me", { method: "GET", token: oldAccess })).status).toBe(401);
+  });
+});
