@@ -7,15 +7,19 @@ export type SentMail = { from: string; to: string; subject: string; text: string
  * Recording wrapper around the test runtime's real `EMAIL` binding (Miniflare's simulation, which
  * logs to the runner and writes files the Worker cannot read back): every message is recorded,
  * then passed on. With `fail`, it records and then throws instead, with the message's text in the
- * error, as a provider that echoes the message would (fault injection).
+ * error, as a provider that echoes the message would (fault injection). With `forward: false` it
+ * only records (for many messages: the simulation writes a file for each).
  */
-export function recordingEmailBinding(options: { fail?: boolean } = {}): { binding: SendEmail; sent: SentMail[] } {
+export function recordingEmailBinding(options: { fail?: boolean; forward?: boolean } = {}): {
+  binding: SendEmail;
+  sent: SentMail[];
+} {
   const sent: SentMail[] = [];
   const binding = {
     async send(message: EmailMessageBuilder) {
       sent.push(message as SentMail);
       if (options.fail) throw new Error(`sending refused (injected): ${(message as SentMail).text}`);
-      return env.EMAIL.send(message);
+      return options.forward === false ? { messageId: `recorded-${sent.length}` } : env.EMAIL.send(message);
     },
   } as SendEmail;
   return { binding, sent };
