@@ -59,7 +59,7 @@ async function storeToken(deps: AccountDeps, userId: string, purpose: OneTimeTok
 
 /** Mails the token's link to the user; a failure is logged and otherwise ignored. */
 function mailToken(deps: AccountDeps, user: UserRow, purpose: OneTimeTokenPurpose, token: string) {
-  const mail = composeAccountMail(deps.settings, purpose, user.email, token, ONE_TIME_TOKEN_TTL_SECONDS[purpose]);
+  const mail = composeAccountMail(deps.settings, purpose, user.email, token);
   return sendAccountMail(deps.mailer, mail, { purpose, userId: user.id, requestId: deps.requestId });
 }
 
@@ -103,7 +103,7 @@ export async function requestEmailVerification(deps: AccountDeps, user: UserRow)
 /** The one answer for a wrong, used, expired, superseded or other-purpose token. */
 function invalidToken(): ValidationError {
   return new ValidationError("Invalid body: token", [
-    { path: "token", message: "is not a valid link token: it may be wrong, used, expired or replaced by a newer one" },
+    { path: "token", message: "is invalid, used, expired or replaced by a newer link" },
   ]);
 }
 

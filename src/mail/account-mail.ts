@@ -22,29 +22,25 @@ const LINK_PATHS: Record<OneTimeTokenPurpose, string> = {
   email_verification: "/verify-email",
 };
 
-const WORDING: Record<OneTimeTokenPurpose, { subject: string; intro: string; action: string; ignore: string }> = {
+/** The wording; `valid` must match ONE_TIME_TOKEN_TTL_SECONDS (src/domain/account-recovery.ts). */
+const WORDING: Record<OneTimeTokenPurpose, { subject: string; intro: string; action: string; valid: string }> = {
   password_reset: {
     subject: "Reset your password",
-    intro: "Someone, hopefully you, asked to reset the password of the account with this email address.",
+    intro: "Someone, hopefully you, asked to reset the password of your account.",
     action: "Choose a new password",
-    ignore: "If you did not ask for this, ignore this mail: your password stays as it is.",
+    valid: "30 minutes",
   },
   email_verification: {
     subject: "Confirm your email address",
-    intro: "Please confirm that this email address belongs to your account.",
+    intro: "Please confirm that this address belongs to your account.",
     action: "Confirm your email address",
-    ignore: "If you did not ask for this, ignore this mail.",
+    valid: "24 hours",
   },
 };
 
 /** `{APP_URL}/reset-password?token=…` or `{APP_URL}/verify-email?token=…`. */
 export function accountLink(settings: Pick<Settings, "APP_URL">, purpose: OneTimeTokenPurpose, token: string): string {
   return `${settings.APP_URL}${LINK_PATHS[purpose]}?token=${encodeURIComponent(token)}`;
-}
-
-function lifetimeText(seconds: number): string {
-  if (seconds % 3600 === 0) return seconds === 3600 ? "1 hour" : `${seconds / 3600} hours`;
-  return `${Math.round(seconds / 60)} minutes`;
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
@@ -55,20 +51,13 @@ export function composeAccountMail(
   purpose: OneTimeTokenPurpose,
   to: string,
   token: string,
-  lifetimeSeconds: number,
 ): AccountMail {
   const link = accountLink(settings, purpose, token);
-  const { subject, intro, action, ignore } = WORDING[purpose];
-  const validity = `The link works once, within ${lifetimeText(lifetimeSeconds)}.`;
-  const text = `${intro}\n\n${action}:\n${link}\n\n${validity}\n${ignore}\n`;
-  const html = [
-    "<!doctype html>",
-    '<html><body style="font-family: sans-serif; line-height: 1.5">',
-    `<p>${escapeHtml(intro)}</p>`,
-    `<p><a href="${escapeHtml(link)}">${escapeHtml(action)}</a></p>`,
-    `<p>${escapeHtml(validity)} ${escapeHtml(ignore)}</p>`,
-    "</body></html>",
-  ].join("\n");
+  const { subject, intro, action, valid } = WORDING[purpose];
+  const outro = `The link works once, within ${valid}. If you did not ask for it, ignore this mail.`;
+  const text = `${intro}\n\n${action}:\n${link}\n\n${outro}\n`;
+  // Our own wording has no markup characters; the link (APP_URL) is escaped.
+  const html = `<!doctype html>\n<html><body>\n<p>${intro}</p>\n<p><a href="${escapeHtml(link)}">${action}</a></p>\n<p>${outro}</p>\n</body></html>`;
   return { from: settings.EMAIL_FROM, to, subject, text, html };
 }
 

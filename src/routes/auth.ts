@@ -192,7 +192,7 @@ export const authRoutes = new Hono<AppEnv>()
     describeRoute({
       summary: "Request a password reset",
       description:
-        "Mails a reset link (valid 30 minutes, usable once) if the address belongs to an active account. The answer is the same, and takes about as long, whether or not it does; past the per-address limit nothing is sent and the answer is still 202.",
+        "Mails a reset link (30 min) to an active account. The same answer, as fast, for any address; over the per-address limit nothing is sent.",
       tag: "auth",
       auth: "none",
       success: { status: 202, description: "Accepted", schema: acceptedSchema },
@@ -213,8 +213,7 @@ export const authRoutes = new Hono<AppEnv>()
     "/password-reset/confirm",
     describeRoute({
       summary: "Reset the password",
-      description:
-        "With the token from the mailed link. Sets the new password and ends every session of the account (refresh and access tokens). A wrong, used, expired or replaced token is a 400 on `token`.",
+      description: "Sets the new password and ends every session. A bad token is a 400 on `token`.",
       tag: "auth",
       auth: "none",
       success: { status: 204, description: "Password changed; log in with it" },
@@ -232,7 +231,7 @@ export const authRoutes = new Hono<AppEnv>()
     "/email-verification",
     describeRoute({
       summary: "Request email verification",
-      description: "Mails a verification link (valid 24 hours) to your address; nothing if it is already verified.",
+      description: "Mails a verification link (24 h); nothing if already verified.",
       tag: "auth",
       auth: "required",
       success: { status: 202, description: "Accepted", schema: acceptedSchema },
@@ -254,7 +253,7 @@ export const authRoutes = new Hono<AppEnv>()
     "/email-verification/confirm",
     describeRoute({
       summary: "Verify the email address",
-      description: "With the token from the mailed link. A wrong, used, expired or replaced token is a 400 on `token`.",
+      description: "A bad token is a 400 on `token`.",
       tag: "auth",
       auth: "none",
       success: { status: 204, description: "Email verified" },
