@@ -247,6 +247,31 @@ describe("POST /v1/auth/password-reset/confirm", () => {
     expect((await confirmVerification(verification)).response.status).toBe(204);
   });
 
+  it("when the revocation marker cannot be written: 503, and repeating the request completes it", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    vi.spyOn(console, "log").mockImplementation(() => undefined);
+    /** Fault injector: a KV namespace whose writes fail (reads still work). */
+    const readOnlyKV = new Proxy(env.KV, {
+      get(target, property) {
+        if (property === "put") return () => Promise.reject(new Error("KV write refused (injected)"));
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const user = await createUser();
+    const token = await resetToken(user);
+    const failed = await confirmReset(token, NEW_PASSWORD, { env: { KV: readOnlyKV } });
+    const body = await expectError(failed.response, 503, "ServiceUnavailableError");
+    expect(body.details).toEqual({ dependency: "kv", reason: "revocation_pending" });
+    // The password changed and the refresh tokens ended; the access token lives until the repeat.
+    expect((await login(user.email, NEW_PASSWORD)).status).toBe(200);
+    expect((await me(user.access_token)).status).toBe(200);
+    expect((await confirmReset(token, NEW_PASSWORD)).response.status).toBe(204);
+    await expectError(await me(user.access_token), 401, "AuthenticationError");
+    // Only the password it set repeats it; otherwise the used token is a bad token as ever.
+    await expectInvalidToken((await confirmReset(token, "some other passphrase")).response);
+  });
+
   it("a token stops working when its account is deactivated", async () => {
     const user = await createUser();
     const token = await resetToken(user);

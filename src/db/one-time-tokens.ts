@@ -50,6 +50,23 @@ export async function findUsableToken(
   return (await usableTokenQuery(db, tokenHash, purpose, now).limit(1))[0];
 }
 
+/** A reset token used after `since`, with its owner's current password hash. */
+export async function findUsedResetToken(db: Db, tokenHash: string, since: string) {
+  const [row] = await db
+    .select({ userId: users.id, passwordHash: users.passwordHash })
+    .from(oneTimeTokens)
+    .innerJoin(users, eq(users.id, oneTimeTokens.userId))
+    .where(
+      and(
+        eq(oneTimeTokens.tokenHash, tokenHash),
+        eq(oneTimeTokens.purpose, "password_reset"),
+        gt(oneTimeTokens.usedAt, since),
+      ),
+    )
+    .limit(1);
+  return row;
+}
+
 /**
  * Stores a new token and deletes the user's earlier ones of the same purpose (asking again makes
  * the older link useless). One batch; of two concurrent requests, the later batch wins.

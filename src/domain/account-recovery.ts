@@ -1,8 +1,14 @@
-import { hashPassword } from "../auth/password";
+import { hashPassword, verifyPassword } from "../auth/password";
 import { revokeAccessTokens } from "../auth/revocation";
 import type { Settings } from "../config";
 import type { Db } from "../db/client";
-import { findUsableToken, replaceToken, resetPasswordWithToken, verifyEmailWithToken } from "../db/one-time-tokens";
+import {
+  findUsableToken,
+  findUsedResetToken,
+  replaceToken,
+  resetPasswordWithToken,
+  verifyEmailWithToken,
+} from "../db/one-time-tokens";
 import type { OneTimeTokenPurpose, PostStatus, UserRow } from "../db/schema";
 import { findUserByEmail, findUserById } from "../db/users";
 import { PermissionError, ValidationError } from "../errors";
@@ -112,14 +118,22 @@ function invalidToken(): ValidationError {
  * tokens in the same batch, access tokens by the revocation marker written after it commits).
  */
 export async function confirmPasswordReset(deps: AccountDeps, token: string, password: string): Promise<void> {
+  const ttlSeconds = deps.settings.ACCESS_TOKEN_TTL_SECONDS;
   const tokenHash = await hashOneTimeToken(token);
   // A cheap read first, so a wrong token costs no password hashing; the batch re-checks.
-  if (!(await findUsableToken(deps.db, tokenHash, "password_reset", isoNow()))) throw invalidToken();
+  if (!(await findUsableToken(deps.db, tokenHash, "password_reset", isoNow()))) {
+    // The repeat of a confirm that answered 503 because the revocation marker could not be
+    // written: the token was used within an access token's lifetime and the password sent is the
+    // one it set. Writing the marker now completes that reset; anything else is a bad token.
+    const used = await findUsedResetToken(deps.db, tokenHash, isoNow(Date.now() - ttlSeconds * 1000));
+    if (!used || !(await verifyPassword(password, used.passwordHash))) throw invalidToken();
+    return revokeAccessTokens(deps.kv, used.userId, ttlSeconds, Date.now());
+  }
   const passwordHash = await hashPassword(password);
   const userId = await resetPasswordWithToken(deps.db, tokenHash, passwordHash, isoNow());
   if (!userId) throw invalidToken();
   // Timed after the commit, as for a password change (routes/users.ts).
-  await revokeAccessTokens(deps.kv, userId, deps.settings.ACCESS_TOKEN_TTL_SECONDS, Date.now());
+  await revokeAccessTokens(deps.kv, userId, ttlSeconds, Date.now());
 }
 
 /** `POST /v1/auth/email-verification/confirm`. */
