@@ -1,7 +1,8 @@
 import { and, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import type { OneTimeTokenPurpose } from "../domain/vocabulary";
 import type { Db } from "./client";
-import { type NewOneTimeToken, type OneTimeTokenPurpose, oneTimeTokens, refreshTokens, users } from "./schema";
+import { type NewOneTimeToken, oneTimeTokens, refreshTokens, users } from "./schema";
 
 /**
  * The token `tokenHash` of `purpose`, unused, unexpired at `now` and owned by an active user. As

@@ -1,5 +1,5 @@
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { POST_STATUSES, ROLES } from "../domain/vocabulary";
+import { ONE_TIME_TOKEN_PURPOSES, POST_STATUSES, ROLES } from "../domain/vocabulary";
 
 /** Times are ISO-8601 UTC strings with milliseconds: they sort lexically and read well in SQL. */
 export const users = sqliteTable(
@@ -92,9 +92,6 @@ export const idempotencyKeys = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.userId, t.key] }), index("idempotency_keys_created_at_idx").on(t.createdAt)],
 );
-
-export const ONE_TIME_TOKEN_PURPOSES = ["password_reset", "email_verification"] as const;
-export type OneTimeTokenPurpose = (typeof ONE_TIME_TOKEN_PURPOSES)[number];
 
 /**
  * Links mailed to a user (password reset, email verification). Stored only as a SHA-256 hash;

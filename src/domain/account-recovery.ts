@@ -9,13 +9,14 @@ import {
   resetPasswordWithToken,
   verifyEmailWithToken,
 } from "../db/one-time-tokens";
-import type { OneTimeTokenPurpose, PostStatus, UserRow } from "../db/schema";
+import type { UserRow } from "../db/schema";
 import { findUserByEmail, findUserById } from "../db/users";
 import { PermissionError, ValidationError } from "../errors";
 import { randomBytes, sha256Hex, toBase64Url } from "../lib/encoding";
 import { isoNow } from "../lib/ids";
 import { logWarning } from "../lib/log";
 import { composeAccountMail, type Mailer, redactSecrets, sendAccountMail } from "../mail/account-mail";
+import type { OneTimeTokenPurpose, PostStatus } from "./vocabulary";
 
 /**
  * Account recovery and email verification (API.md §6b): one-time tokens, the enumeration-safe

@@ -8,6 +8,10 @@ export type Role = (typeof ROLES)[number];
 export const POST_STATUSES = ["draft", "published", "archived"] as const;
 export type PostStatus = (typeof POST_STATUSES)[number];
 
+/** What a one-time token (mailed link) may be used for, once. */
+export const ONE_TIME_TOKEN_PURPOSES = ["password_reset", "email_verification"] as const;
+export type OneTimeTokenPurpose = (typeof ONE_TIME_TOKEN_PURPOSES)[number];
+
 /** Who is calling. Anonymous callers are a value, not a missing one, so every check handles them. */
 export type Actor = { kind: "anonymous" } | { kind: "user"; id: string; role: Role };
 export type UserActor = Extract<Actor, { kind: "user" }>;

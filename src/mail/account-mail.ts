@@ -1,5 +1,5 @@
 import type { Settings } from "../config";
-import type { OneTimeTokenPurpose } from "../db/schema";
+import type { OneTimeTokenPurpose } from "../domain/vocabulary";
 import { logWarning } from "../lib/log";
 
 /**
