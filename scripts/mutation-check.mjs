@@ -51,12 +51,7 @@ const MUTATIONS = [
     file: "src/cache/public-cache.ts",
     from: "for (let i = 0; i < target.length; i++) {",
     to: "for (let i = 0; i < 1; i++) {",
-    also: [
-      {
-        from: "export const KV_WRITE_PAUSES_MS: readonly number[] = [300, 800];",
-        to: "export const KV_WRITE_PAUSES_MS: readonly number[] = [];",
-      },
-    ],
+    also: [{ from: "KV_WRITE_PAUSES_MS, floor)", to: "[], floor)" }],
   },
   {
     name: "fills ignore the bookmark in the generations (may read a lagging replica)",
