@@ -19,7 +19,7 @@ import { toJson } from "../bench/lib/json.mjs";
 import { childWorkerdPids, cpuTimeNs, loadWrangler, readWorkerBundle } from "./lib/workerd.mjs";
 
 /** Asserted: the lowest round number the bundle meets. The target is 52 KiB (see README). */
-const GZIP_BUDGET_KIB = 73;
+const GZIP_BUDGET_KIB = 75;
 const GZIP_TARGET_KIB = 52;
 /** Reported only: startup CPU above the floor worker's, same run. */
 const STARTUP_ABOVE_FLOOR_TARGET_MS = 4;
