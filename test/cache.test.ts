@@ -43,6 +43,28 @@ async function publishedPost(title = "Cached title") {
 }
 
 describe("single post cache", () => {
+  it("a hit takes one KV round trip once the isolate knows the post's author", async () => {
+    const { post } = await publishedPost();
+    await call(`/v1/posts/${post.id}`);
+    /** Counts KV reads (each call is one round trip, whatever number of keys it asks for). */
+    let reads = 0;
+    const countingKV = new Proxy(env.KV, {
+      get(target, property) {
+        const value = Reflect.get(target, property);
+        if (property === "get") {
+          return (...args: unknown[]) => {
+            reads += 1;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const hit = await call(`/v1/posts/${post.id}`, {}, { KV: countingKV });
+    expect(hit.headers.get("X-Cache")).toBe("HIT");
+    expect(reads).toBe(1);
+  });
+
   it("MISS then HIT for anonymous reads, with public caching headers", async () => {
     const { post } = await publishedPost();
     const first = await call(`/v1/posts/${post.id}`);

@@ -7,8 +7,9 @@ import type { GenerationTarget, PublicCache } from "./public-cache";
  * moves. The two halves must agree; the edge simulation (test/sim/) checks that they do.
  */
 export const dependencies = {
-  /** A single post, as far as the URL tells; its author's profile is added at fill time. */
-  post: (id: string) => [generationKeys.post(id)],
+  /** A single post; its author's profile too when already known (else it is learnt at fill time). */
+  post: (id: string, authorId?: string) =>
+    authorId === undefined ? [generationKeys.post(id)] : [generationKeys.post(id), generationKeys.author(authorId)],
   /** Learnt from the post itself: the author whose name it embeds. */
   postAuthor: (authorId: string) => [generationKeys.author(authorId)],
   /** A page of `GET /v1/posts`. */

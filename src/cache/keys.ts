@@ -15,7 +15,9 @@ export const generationKeys = {
   /** Any change to one post. */
   post: (id: string) => `cache:gen:post:${id}`,
   /** An author's public profile (rename, deletion): every post of theirs embeds the name. */
-  author: (id: string) => `cache:gen:author:${id}`,
+  author: (id: string) => `${AUTHOR_GENERATION}${id}`,
+  /** The author a key made by `author` names, or undefined for any other key. */
+  authorIn: (key: string) => (key.startsWith(AUTHOR_GENERATION) ? key.slice(AUTHOR_GENERATION.length) : undefined),
   /** The set or content of one author's public posts (their list pages). */
   authorPosts: (id: string) => `cache:gen:author-posts:${id}`,
   /**
@@ -25,6 +27,8 @@ export const generationKeys = {
    */
   listShards: () => LIST_SHARD_KEYS,
 } as const;
+
+const AUTHOR_GENERATION = "cache:gen:author:";
 
 /** Shards of the global list generation; together they absorb this many list bumps per second. */
 export const LIST_GENERATION_SHARDS = 8;

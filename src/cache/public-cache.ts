@@ -16,7 +16,8 @@ export type Stamp = Record<string, GenerationValue>;
 type StoredEntry = CachedResponse & { stamp: Stamp; bookmark?: D1Bookmark };
 
 export type Lookup =
-  | { kind: "hit"; entry: CachedResponse }
+  /** `dependsOn`: every generation the entry was stamped with. */
+  | { kind: "hit"; entry: CachedResponse; dependsOn: string[] }
   /** `stamp` is what a fill must carry: the generations as they were before the D1 read. */
   | { kind: "miss"; stamp: Stamp }
   /** KV failed; serve from D1 and do not fill, since the stamp is unknown. */
@@ -110,8 +111,9 @@ export class PublicCache {
       const raw = values.get(key) ?? null;
       if (raw !== null) {
         const entry = JSON.parse(raw) as StoredEntry;
-        if (await this.stillCurrent(entry, stamp))
-          return { kind: "hit", entry: { etag: entry.etag, body: entry.body } };
+        if (await this.stillCurrent(entry, stamp)) {
+          return { kind: "hit", entry: { etag: entry.etag, body: entry.body }, dependsOn: Object.keys(entry.stamp) };
+        }
       }
       this.raiseFloor(Object.values(stamp));
       return { kind: "miss", stamp };
@@ -157,10 +159,13 @@ export class PublicCache {
     const value = await load();
     // KV already failed this request: serve from D1 without asking it again.
     if (lookup.kind === "unavailable") return { value, stamp: undefined };
+    const known = lookup.kind === "miss" ? lookup.stamp : {};
     const keys = alsoDependsOn(value);
     let stamp: Stamp;
     try {
-      stamp = await timed(() => this.readGenerations(keys), this.onWait);
+      const unread = keys.filter((key) => !(key in known));
+      const read = await timed(() => this.readGenerations(unread), this.onWait);
+      stamp = Object.fromEntries(keys.map((key) => [key, known[key] ?? read[key] ?? UNMOVED]));
     } catch (error) {
       this.options.warn(`cache read failed: ${errorMessage(error)}`);
       return { value, stamp: undefined };
