@@ -47,11 +47,14 @@ const MUTATIONS = [
     to: "",
   },
   {
-    name: "a generation refused by KV is not retried (one attempt, one shard)",
+    name: "a generation KV refuses is dropped (one attempt, one shard, no retry after the response)",
     file: "src/cache/public-cache.ts",
     from: "for (let i = 0; i < target.length; i++) {",
     to: "for (let i = 0; i < 1; i++) {",
-    also: [{ from: "KV_WRITE_PAUSES_MS, floor)", to: "[], floor)" }],
+    also: [
+      { from: "KV_WRITE_PAUSES_MS, floor)", to: "[], floor)" },
+      { from: "this.moveOn(target, mine, LATE_BUMP_PAUSES_MS)", to: "this.moveOn(target, mine, [])" },
+    ],
   },
   {
     name: "fills ignore the bookmark in the generations (may read a lagging replica)",

@@ -100,6 +100,16 @@ describe("2. invalidations are never lost, and scoped to what changed", () => {
     expect(await titlesOf(await anonymous(sim, "A", "/v1/posts"))).toEqual(["exactly once"]);
   });
 
+  it("a post this location never read shows its author's new name where the rename was made", async () => {
+    const author = await SimClient.register(sim, "A", "Before");
+    const id = await publishedPost(author, "never read");
+    await sim.settle();
+    expect((await author.send("A", "/v1/users/me", { method: "PATCH", body: { name: "After" } })).status).toBe(200);
+    expect(sim.d1.replicaPosition("A")).toBeLessThan(sim.d1.position);
+    const read = await anonymous(sim, "A", `/v1/posts/${id}`);
+    expect(((await read.json()) as { author: { name: string } }).author.name).toBe("After");
+  });
+
   it("renaming one author does not retire the cached posts of another", async () => {
     const renamed = await SimClient.register(sim, "A", "Before");
     const other = await SimClient.register(sim, "A", "Other");
