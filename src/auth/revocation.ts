@@ -1,5 +1,5 @@
 import { ServiceUnavailableError } from "../errors";
-import { errorMessage, writeToAnyKey } from "../lib/kv-write";
+import { errorMessage, writeWithRetries } from "../lib/kv-write";
 import { logWarning } from "../lib/log";
 
 /**
@@ -25,8 +25,8 @@ export async function revokeAccessTokens(
   accessTokenTtlSeconds: number,
   revokedBeforeMs: number,
 ): Promise<void> {
-  const outcome = await writeToAnyKey([markerKey(userId)], (key) =>
-    kv.put(key, String(revokedBeforeMs), {
+  const outcome = await writeWithRetries(() =>
+    kv.put(markerKey(userId), String(revokedBeforeMs), {
       expirationTtl: Math.max(60, accessTokenTtlSeconds + MARKER_SLACK_SECONDS),
     }),
   );

@@ -1,9 +1,8 @@
 /**
  * KV takes one write per second per key and a write can fail outright. Writes that must not be
- * lost (cache generations, revocation markers) go through here: each round tries the candidate
- * keys in turn (any one of them will do), and a round in which all failed is retried after a
- * pause. The pauses add up to more than KV's one-second window, so a write refused only for
- * being too soon after another one gets through.
+ * lost are retried after these pauses, which add up to more than KV's one-second window, so a
+ * write refused only for being too soon after another one gets through. (The read cache's
+ * generations add shards and freshness checks to the same rounds: src/cache/public-cache.ts.)
  */
 export const KV_WRITE_PAUSES_MS: readonly number[] = [300, 800];
 
@@ -11,27 +10,22 @@ export type Sleep = (ms: number) => Promise<void>;
 
 export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export type KvWriteOutcome = { ok: true; key: string } | { ok: false; error: unknown };
+export type KvWriteOutcome = { ok: true } | { ok: false; error: unknown };
 
-export async function writeToAnyKey(
-  candidates: readonly string[],
-  write: (key: string) => Promise<void>,
+/** Runs `write`, and again after each pause while it fails. */
+export async function writeWithRetries(
+  write: () => Promise<void>,
   pausesMs: readonly number[] = KV_WRITE_PAUSES_MS,
   pause: Sleep = sleep,
 ): Promise<KvWriteOutcome> {
-  let lastError: unknown = new Error("no key to write");
+  let lastError: unknown;
   for (let round = 0; round <= pausesMs.length; round++) {
     if (round > 0) await pause(pausesMs[round - 1] ?? 0);
-    // A random first candidate spreads concurrent writers over the shards.
-    const start = Math.floor(Math.random() * candidates.length);
-    for (let i = 0; i < candidates.length; i++) {
-      const key = candidates[(start + i) % candidates.length] as string;
-      try {
-        await write(key);
-        return { ok: true, key };
-      } catch (error) {
-        lastError = error;
-      }
+    try {
+      await write();
+      return { ok: true };
+    } catch (error) {
+      lastError = error;
     }
   }
   return { ok: false, error: lastError };
