@@ -1,5 +1,5 @@
 import { type D1Bookmark, isNewerBookmark } from "../db/bookmark";
-import type { ReadFloor } from "../db/session";
+import { meetsFloor, type ReadFloor } from "../db/session";
 import { errorMessage, KV_WRITE_PAUSES_MS, type Sleep, sleep } from "../lib/kv-write";
 import { logWarning } from "../lib/log";
 import { timed } from "../lib/timing";
@@ -171,11 +171,7 @@ export class PublicCache {
       return { value, stamp: undefined };
     }
     const floor = floorOf(Object.values(stamp));
-    const read = this.options.freshness.getBookmark();
-    const tooOld =
-      floor?.kind === "primary" ||
-      (floor?.kind === "bookmark" && (read === undefined || isNewerBookmark(floor.bookmark, read)));
-    if (!floor || !tooOld) return { value, stamp };
+    if (!floor || meetsFloor(this.options.freshness.getBookmark(), floor)) return { value, stamp };
     this.options.freshness.raiseFloor(floor);
     return { value: await load(), stamp };
   }

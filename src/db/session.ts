@@ -36,6 +36,11 @@ export function chooseSession(method: string, bookmark: string | undefined): Ses
 /** How fresh the next reads must be: at least a bookmark, or the primary's newest state. */
 export type ReadFloor = { kind: "bookmark"; bookmark: D1Bookmark } | { kind: "primary" };
 
+/** Whether a read at `bookmark` is at least as fresh as `floor` (only the primary is "primary"). */
+export function meetsFloor(bookmark: D1Bookmark | undefined, floor: ReadFloor): boolean {
+  return floor.kind === "bookmark" && bookmark !== undefined && bookmark >= floor.bookmark;
+}
+
 /**
  * The request's D1 session, whose freshness floor can be raised between queries: the read cache
  * raises it to the bookmark of the write that retired an entry, so the read that refills the
@@ -63,8 +68,7 @@ export class RequestSession implements D1Like {
       this.onPrimary = true;
       return;
     }
-    const current = this.getBookmark();
-    if (current !== undefined && current >= floor.bookmark) return;
+    if (meetsFloor(this.getBookmark(), floor)) return;
     this.switchTo(floor.bookmark);
   }
 
