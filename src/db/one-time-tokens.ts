@@ -73,10 +73,7 @@ export async function findUsedResetToken(db: Db, tokenHash: string, since: strin
  * the older link useless). One batch; of two concurrent requests, the later batch wins.
  */
 export async function replaceToken(db: Db, row: NewOneTimeToken): Promise<void> {
-  await db.batch([
-    db.delete(oneTimeTokens).where(and(eq(oneTimeTokens.userId, row.userId), eq(oneTimeTokens.purpose, row.purpose))),
-    db.insert(oneTimeTokens).values(row),
-  ]);
+  await db.batch([supersededTokensQuery(db, row.userId, row.purpose), db.insert(oneTimeTokens).values(row)]);
 }
 
 /**

@@ -1,7 +1,6 @@
 import { hashPassword, verifyPassword } from "../auth/password";
 import { revokeAccessTokens } from "../auth/revocation";
-import type { Settings } from "../config";
-import type { Db } from "../db/client";
+import { hashSecretToken, newSecretToken } from "../auth/secret-token";
 import {
   findUsableToken,
   findUsedResetToken,
@@ -12,10 +11,10 @@ import {
 import type { UserRow } from "../db/schema";
 import { findUserByEmail, findUserById } from "../db/users";
 import { PermissionError, ValidationError } from "../errors";
-import { randomBytes, sha256Hex, toBase64Url } from "../lib/encoding";
 import { isoNow } from "../lib/ids";
-import { logWarning } from "../lib/log";
-import { composeAccountMail, type Mailer, redactSecrets, sendAccountMail } from "../mail/account-mail";
+import { loggableError, logWarning } from "../lib/log";
+import { composeAccountMail, type Mailer, sendAccountMail } from "../mail/account-mail";
+import type { DomainContext } from "./context";
 import type { OneTimeTokenPurpose, PostStatus } from "./vocabulary";
 
 /**
@@ -29,28 +28,13 @@ export const ONE_TIME_TOKEN_TTL_SECONDS: Record<OneTimeTokenPurpose, number> = {
   email_verification: 24 * 60 * 60,
 };
 
-const ONE_TIME_TOKEN_BYTES = 32; // 256 bits
-
-/** High-entropy random tokens, so a plain SHA-256 is enough to store them. */
-export const hashOneTimeToken = sha256Hex;
-
-/** What the flows need from the request: its database session, settings, KV and mail binding. */
-export type AccountDeps = {
-  db: Db;
-  settings: Settings;
-  kv: KVNamespace;
+/** What the flows need beyond the domain context: the mail binding and the request's bookkeeping. */
+export type AccountDeps = DomainContext & {
   mailer: Mailer;
   /** Work that must not delay the response (`executionCtx.waitUntil`). */
   waitUntil: (promise: Promise<unknown>) => void;
   requestId: string;
 };
-
-type FreshToken = { token: string; tokenHash: string };
-
-async function freshToken(): Promise<FreshToken> {
-  const token = toBase64Url(randomBytes(ONE_TIME_TOKEN_BYTES));
-  return { token, tokenHash: await hashOneTimeToken(token) };
-}
 
 /** Stores the token for the user; earlier tokens of its purpose stop working. */
 async function storeToken(deps: AccountDeps, userId: string, purpose: OneTimeTokenPurpose, tokenHash: string) {
@@ -78,7 +62,7 @@ function mailToken(deps: AccountDeps, user: UserRow, purpose: OneTimeTokenPurpos
  * up: the answer stays the same, nothing is sent.
  */
 export async function requestPasswordReset(deps: AccountDeps, email: string, mayMail: boolean): Promise<void> {
-  const fresh = await freshToken();
+  const fresh = await newSecretToken();
   if (!mayMail) return;
   deps.waitUntil(
     (async () => {
@@ -86,10 +70,10 @@ export async function requestPasswordReset(deps: AccountDeps, email: string, may
         const user = await findUserByEmail(deps.db, email);
         // Unknown and inactive accounts get nothing.
         if (!user?.isActive) return;
-        await storeToken(deps, user.id, "password_reset", fresh.tokenHash);
+        await storeToken(deps, user.id, "password_reset", fresh.hash);
         await mailToken(deps, user, "password_reset", fresh.token);
       } catch (error) {
-        logWarning("password reset not delivered", { request_id: deps.requestId, error: describe(error) });
+        logWarning("password reset not delivered", { request_id: deps.requestId, error: loggableError(error) });
       }
     })(),
   );
@@ -102,8 +86,8 @@ export async function requestPasswordReset(deps: AccountDeps, email: string, may
  */
 export async function requestEmailVerification(deps: AccountDeps, user: UserRow): Promise<void> {
   if (user.emailVerifiedAt !== null) return;
-  const { token, tokenHash } = await freshToken();
-  await storeToken(deps, user.id, "email_verification", tokenHash);
+  const { token, hash } = await newSecretToken();
+  await storeToken(deps, user.id, "email_verification", hash);
   deps.waitUntil(mailToken(deps, user, "email_verification", token));
 }
 
@@ -120,7 +104,7 @@ function invalidToken(): ValidationError {
  */
 export async function confirmPasswordReset(deps: AccountDeps, token: string, password: string): Promise<void> {
   const ttlSeconds = deps.settings.ACCESS_TOKEN_TTL_SECONDS;
-  const tokenHash = await hashOneTimeToken(token);
+  const tokenHash = await hashSecretToken(token);
   // A cheap read first, so a wrong token costs no password hashing; the batch re-checks.
   if (!(await findUsableToken(deps.db, tokenHash, "password_reset", isoNow()))) {
     // The repeat of a confirm that answered 503 because the revocation marker could not be
@@ -133,13 +117,13 @@ export async function confirmPasswordReset(deps: AccountDeps, token: string, pas
   const passwordHash = await hashPassword(password);
   const userId = await resetPasswordWithToken(deps.db, tokenHash, passwordHash, isoNow());
   if (!userId) throw invalidToken();
-  // Timed after the commit, as for a password change (routes/users.ts).
+  // Timed after the commit, as for a password change (domain/accounts.ts).
   await revokeAccessTokens(deps.kv, userId, ttlSeconds, Date.now());
 }
 
 /** `POST /v1/auth/email-verification/confirm`. */
 export async function confirmEmailVerification(deps: AccountDeps, token: string): Promise<void> {
-  const userId = await verifyEmailWithToken(deps.db, await hashOneTimeToken(token), isoNow());
+  const userId = await verifyEmailWithToken(deps.db, await hashSecretToken(token), isoNow());
   if (!userId) throw invalidToken();
 }
 
@@ -149,7 +133,7 @@ export async function confirmEmailVerification(deps: AccountDeps, token: string)
  * else its id: the row is then read only when the setting is on and the change publishes.
  */
 export async function assertMayPublish(
-  { settings, db }: { settings: Settings; db: Db },
+  { settings, db }: Pick<DomainContext, "settings" | "db">,
   user: Pick<UserRow, "emailVerifiedAt"> | string,
   change: { from: PostStatus | null; to?: PostStatus | undefined },
 ): Promise<void> {
@@ -163,10 +147,4 @@ export async function assertMayPublish(
       reason: "email_not_verified",
     });
   }
-}
-
-function describe(error: unknown): string {
-  // Drizzle's message repeats the statement's parameters (a token hash): use D1's own.
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  return redactSecrets(cause instanceof Error ? cause.message : String(cause));
 }

@@ -1,6 +1,6 @@
 import type { Settings } from "../config";
 import type { OneTimeTokenPurpose } from "../domain/vocabulary";
-import { logWarning } from "../lib/log";
+import { loggableError, logWarning } from "../lib/log";
 
 /**
  * Account mail (password reset, email verification), composed in one place and sent through the
@@ -61,11 +61,6 @@ export function composeAccountMail(
   return { from: settings.EMAIL_FROM, to, subject, text, html };
 }
 
-/** Long base64url or hex runs (tokens, hashes) never reach the log, even inside an error message. */
-export function redactSecrets(text: string): string {
-  return text.replace(/[A-Za-z0-9_-]{32,}/g, "[redacted]").slice(0, 300);
-}
-
 /**
  * Sends one message. A failure is logged (kind, user and the error, never the message or its
  * link) and reported as false: it never changes the API's answer.
@@ -83,7 +78,7 @@ export async function sendAccountMail(
       purpose: context.purpose,
       user_id: context.userId,
       request_id: context.requestId,
-      error: redactSecrets(error instanceof Error ? error.message : String(error)),
+      error: loggableError(error),
     });
     return false;
   }

@@ -38,13 +38,13 @@ const ACCEPTED = { status: "accepted" } as const;
 
 /** What the account flows (src/domain/account-recovery.ts) use of this request. */
 function accountDeps<E extends AppEnv>(c: Context<E>): AccountDeps {
+  // Every E here extends AppEnv, so its variables hold AppEnv's.
+  const { domain, requestId } = c.var as AppEnv["Variables"];
   return {
-    db: c.var.db,
-    settings: c.var.settings,
-    kv: c.env.KV,
+    ...domain,
     mailer: c.env.EMAIL,
     waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-    requestId: c.var.requestId,
+    requestId,
   };
 }
 
