@@ -1,4 +1,5 @@
 import { and, desc, eq, getTableColumns, ne, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { unionAll } from "drizzle-orm/sqlite-core";
 import type { PostScope } from "../domain/permissions";
 import type { PostStatus } from "../domain/vocabulary";
@@ -102,7 +103,7 @@ export async function listPostsOfAuthor(
   return author.length > 0 ? rows : undefined;
 }
 
-export type PostChanges = { title?: string; content?: string; status?: PostStatus };
+export type PostChanges = { title?: string; content?: string; description?: string; status?: PostStatus };
 
 /**
  * Applies changes and bumps `version` in one statement. With `expectedVersion` the update only
@@ -114,8 +115,9 @@ export async function updatePost(
   changes: PostChanges,
   expectedVersion: number | undefined,
   now: string,
+  alongside: BatchItem<"sqlite">[] = [],
 ): Promise<PostRow | undefined> {
-  return db
+  const update = db
     .update(posts)
     .set({
       ...changes,
@@ -124,8 +126,10 @@ export async function updatePost(
       ...(changes.status === "published" ? { publishedAt: sql`coalesce(${posts.publishedAt}, ${now})` } : {}),
     })
     .where(and(eq(posts.id, id), expectedVersion === undefined ? undefined : eq(posts.version, expectedVersion)))
-    .returning()
-    .get();
+    .returning();
+  if (alongside.length === 0) return (await update)[0];
+  const [rows] = await db.batch([update, ...alongside]);
+  return rows[0];
 }
 
 export async function deletePost(db: Db, id: string): Promise<boolean> {

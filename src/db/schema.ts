@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { ONE_TIME_TOKEN_PURPOSES, POST_STATUSES, ROLES } from "../domain/vocabulary";
 
@@ -14,11 +15,16 @@ export const users = sqliteTable(
     isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
     /** Set when the owner followed an email-verification (or password-reset) link; null until then. */
     emailVerifiedAt: text("email_verified_at"),
+    /** The public handle of the RealWorld surface; unique ignoring case. Null until the user picks one. */
+    username: text("username"),
+    bio: text("bio"),
+    image: text("image"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [
     uniqueIndex("users_email_unique").on(t.email),
+    uniqueIndex("users_username_lower_unique").on(sql`lower(${t.username})`),
     index("users_created_at_id_idx").on(t.createdAt, t.id),
     // The admin list filters by role or is_active and pages by (created_at, id).
     index("users_role_created_at_id_idx").on(t.role, t.createdAt, t.id),
@@ -33,7 +39,10 @@ export const posts = sqliteTable(
     authorId: text("author_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
+    /** URL name of the post on the RealWorld surface: from the title, plus a random suffix; never changes. */
+    slug: text("slug").notNull(),
     title: text("title").notNull(),
+    description: text("description").notNull().default(""),
     content: text("content").notNull(),
     status: text("status", { enum: POST_STATUSES }).notNull().default("draft"),
     createdAt: text("created_at").notNull(),
@@ -42,6 +51,7 @@ export const posts = sqliteTable(
     version: integer("version").notNull().default(1),
   },
   (t) => [
+    uniqueIndex("posts_slug_unique").on(t.slug),
     index("posts_created_at_id_idx").on(t.createdAt, t.id),
     index("posts_author_created_at_id_idx").on(t.authorId, t.createdAt, t.id),
     index("posts_status_created_at_id_idx").on(t.status, t.createdAt, t.id),
@@ -116,6 +126,74 @@ export const oneTimeTokens = sqliteTable(
     index("one_time_tokens_expires_at_idx").on(t.expiresAt),
     index("one_time_tokens_used_at_idx").on(t.usedAt),
   ],
+);
+
+/** Tag names, each stored once; posts link to them through `post_tags`. */
+export const tags = sqliteTable("tags", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull().unique("tags_name_unique"),
+});
+
+export const postTags = sqliteTable(
+  "post_tags",
+  {
+    postId: text("post_id")
+      .notNull()
+      .references(() => posts.id, { onDelete: "cascade" }),
+    tagId: integer("tag_id")
+      .notNull()
+      .references(() => tags.id, { onDelete: "cascade" }),
+  },
+  // The key serves a post's tags; the index serves `?tag=` (posts of one tag).
+  (t) => [primaryKey({ columns: [t.postId, t.tagId] }), index("post_tags_tag_post_idx").on(t.tagId, t.postId)],
+);
+
+export const favorites = sqliteTable(
+  "favorites",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    postId: text("post_id")
+      .notNull()
+      .references(() => posts.id, { onDelete: "cascade" }),
+    createdAt: text("created_at").notNull(),
+  },
+  // The key serves `?favorited=` and "did I favorite it"; the index serves counts per post.
+  (t) => [primaryKey({ columns: [t.userId, t.postId] }), index("favorites_post_idx").on(t.postId)],
+);
+
+export const follows = sqliteTable(
+  "follows",
+  {
+    followerId: text("follower_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    followeeId: text("followee_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: text("created_at").notNull(),
+  },
+  // The key serves the feed (whom I follow); the index serves the cascade from the followee.
+  (t) => [primaryKey({ columns: [t.followerId, t.followeeId] }), index("follows_followee_idx").on(t.followeeId)],
+);
+
+/** Integer ids: the RealWorld spec makes a comment's id an integer. */
+export const comments = sqliteTable(
+  "comments",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    postId: text("post_id")
+      .notNull()
+      .references(() => posts.id, { onDelete: "cascade" }),
+    authorId: text("author_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    body: text("body").notNull(),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("comments_post_id_idx").on(t.postId, t.id), index("comments_author_idx").on(t.authorId)],
 );
 
 export type UserRow = typeof users.$inferSelect;

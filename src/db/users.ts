@@ -31,7 +31,12 @@ function keepsAnActiveAdmin(id: string, next: { role: Role | null; isActive: boo
   return sql`(not (${isActiveAdmin}) or (${stillActiveAdmin}) or ${otherActiveAdmin})`;
 }
 
-export type UserChanges = { name?: string; role?: Role; isActive?: boolean; passwordHash?: string };
+export type UserChanges = Partial<
+  Pick<
+    UserRow,
+    "name" | "email" | "emailVerifiedAt" | "username" | "bio" | "image" | "role" | "isActive" | "passwordHash"
+  >
+>;
 
 export type GuardedResult<T> = { kind: "ok"; value: T } | { kind: "not-found" } | { kind: "last-admin" };
 

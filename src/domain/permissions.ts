@@ -7,6 +7,8 @@ export type Action =
   | "post:update:own"
   | "post:update:any"
   | "post:delete"
+  | "comment:create"
+  | "comment:delete:any"
   | "user:read:full"
   | "user:list"
   | "user:manage";
@@ -18,11 +20,13 @@ const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
     "post:update:own",
     "post:update:any",
     "post:delete",
+    "comment:create",
+    "comment:delete:any",
     "user:read:full",
     "user:list",
     "user:manage",
   ]),
-  user: new Set<Action>(["post:create", "post:update:own"]),
+  user: new Set<Action>(["post:create", "post:update:own", "comment:create"]),
   guest: new Set<Action>(),
 };
 

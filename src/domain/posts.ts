@@ -1,4 +1,5 @@
 import { retiredByNewPostOf, retiredByPostWrite, writeThenRetire } from "../cache/invalidation";
+import { setTagsStatements } from "../db/articles";
 import { isUniqueViolation } from "../db/errors";
 import { findStoredResponse, recordResponseStatements } from "../db/idempotency";
 import { deletePost, findPostWithAuthor, listPosts, listPostsOfAuthor, type PostFilter, updatePost } from "../db/posts";
@@ -13,6 +14,7 @@ import type { PostWithAuthor } from "../projections";
 import { assertMayPublish } from "./account-recovery";
 import type { DomainContext } from "./context";
 import { authorize, canSeePost, editAction, postScope } from "./permissions";
+import { slugFor } from "./slug";
 import type { Actor, PostStatus, UserActor } from "./vocabulary";
 
 /**
@@ -21,8 +23,22 @@ import type { Actor, PostStatus, UserActor } from "./vocabulary";
  * write-then-invalidate sequence all live here; handlers parse, call, and render.
  */
 
-export type NewPost = { title: string; content: string; status: PostStatus };
-export type PostChanges = { title?: string; content?: string; status?: PostStatus };
+export type NewPost = {
+  title: string;
+  content: string;
+  status: PostStatus;
+  /** RealWorld's summary line; empty when the post came through `/v1`. */
+  description?: string;
+  tags?: readonly string[];
+};
+export type PostChanges = {
+  title?: string;
+  content?: string;
+  status?: PostStatus;
+  description?: string;
+  /** The post's whole new set of tags. */
+  tags?: readonly string[];
+};
 
 /** The post, if the actor may see it; otherwise exactly what an id that never existed gives. */
 export async function findVisiblePost(ctx: DomainContext, actor: Actor, id: string): Promise<PostWithAuthor> {
@@ -49,7 +65,9 @@ export async function createPost(
   authorize(actor, "post:create", "Your role may not create posts");
   const { db, cache } = ctx;
   const nowMs = Date.now();
-  const requestHash = await sha256Hex(JSON.stringify([input.title, input.content, input.status]));
+  const requestHash = await sha256Hex(
+    JSON.stringify([input.title, input.content, input.status, input.description ?? "", input.tags ?? []]),
+  );
 
   const replay = async (): Promise<CreateOutcome | undefined> => {
     if (!idempotency) return undefined;
@@ -73,11 +91,14 @@ export async function createPost(
   if (!author) throw new AuthenticationError("Account no longer exists");
   await assertMayPublish(ctx, author, { from: null, to: input.status });
   const now = isoNow(nowMs);
+  const id = newId(nowMs);
   const post: PostWithAuthor = {
     post: {
-      id: newId(nowMs),
+      id,
       authorId: actor.id,
+      slug: slugFor(input.title, id),
       title: input.title,
+      description: input.description ?? "",
       content: input.content,
       status: input.status,
       createdAt: now,
@@ -87,15 +108,14 @@ export async function createPost(
     },
     authorName: author.name,
   };
-  const insert = db.insert(posts).values(post.post);
   const write = async () => {
-    if (idempotency) {
-      // One batch: the post and the record of its response commit together or not at all.
-      const record = { requestHash, status: 201, body: idempotency.render(post) };
-      await db.batch([insert, ...recordResponseStatements(db, actor.id, idempotency.key, record, nowMs)]);
-    } else {
-      await insert;
-    }
+    // One batch: the post, its tags and the record of its response commit together or not at all.
+    const record = idempotency && { requestHash, status: 201, body: idempotency.render(post) };
+    await db.batch([
+      db.insert(posts).values(post.post),
+      ...setTagsStatements(db, id, input.tags ?? [], false),
+      ...(idempotency && record ? recordResponseStatements(db, actor.id, idempotency.key, record, nowMs) : []),
+    ]);
   };
   try {
     await writeThenRetire(cache, write, (result) =>
@@ -128,9 +148,13 @@ export async function editPost(
     new PreconditionFailedError("The post changed since you read it", { current_etag: postEtag(current) });
   if (ifMatch !== undefined && !ifMatchHolds(ifMatch, postEtag(found))) throw stale(found);
   const expectedVersion = ifMatch === undefined ? undefined : found.post.version;
+  const { tags, ...columns } = changes;
+  // Tags only change along with a matching update; an If-Match edit never carries tags.
+  const tagStatements =
+    tags === undefined || expectedVersion !== undefined ? [] : setTagsStatements(ctx.db, id, tags, true);
   const updated = await writeThenRetire(
     ctx.cache,
-    () => updatePost(ctx.db, id, changes, expectedVersion, isoNow()),
+    () => updatePost(ctx.db, id, columns, expectedVersion, isoNow(), tagStatements),
     (result) => {
       if (result.kind === "unknown") return retiredByPostWrite(found.post, found.post.status, "unknown");
       return result.value ? retiredByPostWrite(found.post, found.post.status, result.value.status) : [];

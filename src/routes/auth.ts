@@ -1,12 +1,9 @@
-import { eq } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../auth/password";
 import { hashRefreshToken, newRefreshToken, tokenPairBody } from "../auth/token-pair";
-import { isUniqueViolation } from "../db/errors";
 import { claimForRotation, findRefreshTokenByHash, insertIntoLiveFamily, revokeFamily } from "../db/refresh-tokens";
-import { refreshTokens, users } from "../db/schema";
-import { findUserByEmail, findUserById } from "../db/users";
+import { refreshTokens } from "../db/schema";
+import { findUserById } from "../db/users";
 import {
   type AccountDeps,
   confirmEmailVerification,
@@ -14,7 +11,8 @@ import {
   requestEmailVerification,
   requestPasswordReset,
 } from "../domain/account-recovery";
-import { AuthenticationError, ConflictError } from "../errors";
+import { logIn, register } from "../domain/sessions";
+import { AuthenticationError } from "../errors";
 import { isoNow, newId } from "../lib/ids";
 import { authenticate, requireUser } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
@@ -32,7 +30,6 @@ import {
   tokenPairSchema,
 } from "../schemas/auth";
 
-const INVALID_CREDENTIALS = "Invalid email or password";
 const INVALID_REFRESH_TOKEN = "Invalid or expired refresh token";
 const ACCEPTED = { status: "accepted" } as const;
 
@@ -63,30 +60,14 @@ export const authRoutes = new Hono<AppEnv>()
     jsonBody(),
     validate("json", registerSchema),
     async (c) => {
-      const { email, name, password } = c.req.valid("json");
-      const { db, settings } = c.var;
-      const nowMs = Date.now();
-      const now = isoNow(nowMs);
-      const userId = newId(nowMs);
-      const passwordHash = await hashPassword(password);
-      const refresh = await newRefreshToken(settings, userId, newId(nowMs), nowMs);
-      try {
-        // Everyone registers as `user`: the strict schema already refused any `role` field.
-        const [[user]] = await db.batch([
-          db
-            .insert(users)
-            .values({ id: userId, email, name, passwordHash, role: "user", createdAt: now, updatedAt: now })
-            .returning(),
-          db.insert(refreshTokens).values(refresh.row),
-        ]);
-        if (!user) throw new Error("insert returned no user");
-        return c.json(await tokenPairBody(settings, user, refresh.token), 201);
-      } catch (error) {
-        if (isUniqueViolation(error)) {
-          throw new ConflictError("An account with this email already exists", { field: "email" });
-        }
-        throw error;
-      }
+      const { settings } = c.var;
+      let refreshToken = "";
+      const user = await register(c.var.domain, c.req.valid("json"), async (userId, nowMs) => {
+        const refresh = await newRefreshToken(settings, userId, newId(nowMs), nowMs);
+        refreshToken = refresh.token;
+        return [c.var.db.insert(refreshTokens).values(refresh.row)];
+      });
+      return c.json(await tokenPairBody(settings, user, refreshToken), 201);
     },
   )
   .post(
@@ -106,17 +87,8 @@ export const authRoutes = new Hono<AppEnv>()
       const { db, settings } = c.var;
       // Per account too, so guessing one password from many addresses is throttled as well.
       await enforceRateLimit(c, "LOGIN_EMAIL_LIMITER", email);
-      const user = await findUserByEmail(db, email);
-      // Unknown emails pay for a hash check too, so timing does not reveal which emails exist.
-      const passwordOk = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-      if (!user || !passwordOk || !user.isActive) throw new AuthenticationError(INVALID_CREDENTIALS);
+      const user = await logIn(c.var.domain, email, password);
       c.var.log.userId = user.id;
-      if (needsRehash(user.passwordHash)) {
-        await db
-          .update(users)
-          .set({ passwordHash: await hashPassword(password) })
-          .where(eq(users.id, user.id));
-      }
       const refresh = await newRefreshToken(settings, user.id, newId());
       await db.insert(refreshTokens).values(refresh.row);
       return c.json(await tokenPairBody(settings, user, refresh.token), 200);

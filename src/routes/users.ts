@@ -60,7 +60,7 @@ export const userRoutes = new Hono<AppEnv>()
     async (c) => {
       const { name, password, current_password } = c.req.valid("json");
       const changes = { name, password, currentPassword: current_password };
-      return c.json(toUserJson(await changeOwnAccount(c.var.domain, c.var.user, changes)));
+      return c.json(toUserJson((await changeOwnAccount(c.var.domain, c.var.user, changes)).user));
     },
   )
   .delete(
