@@ -1,4 +1,4 @@
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
@@ -6,7 +6,7 @@ import { loadSettings } from "./config";
 import { BOOKMARK_HEADER } from "./db/session";
 import { renderError } from "./error-handler";
 import { NotFoundError } from "./errors";
-import { authenticate } from "./middleware/auth";
+import { authenticate, authenticateConduit } from "./middleware/auth";
 import { appContext } from "./middleware/context";
 import { headerLimits } from "./middleware/header-limits";
 import { requestId } from "./middleware/request-id";
@@ -14,6 +14,7 @@ import { requestLog } from "./middleware/request-log";
 import { responseHeaders } from "./middleware/response-headers";
 import { knowsPath, routeGuard } from "./middleware/route-guard";
 import { authRoutes } from "./routes/auth";
+import { conduitRoutes } from "./routes/conduit";
 import { docsRoutes } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { postRoutes } from "./routes/posts";
@@ -46,10 +47,12 @@ const corsMiddleware = cors({
     "If-None-Match",
     "Idempotency-Key",
     "X-Request-Id",
+    // RealWorld clients (and its test collection) send it on every request.
+    "X-Requested-With",
     BOOKMARK_HEADER,
   ],
   exposeHeaders: CORS_EXPOSE_HEADERS,
-  allowMethods: ["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
+  allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
   maxAge: 600,
 });
 
@@ -69,6 +72,12 @@ const apiCors = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
+/** Runs `middleware` for every request but the listed `METHOD /path`s. */
+function except(routes: string[], middleware: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  const skipped = new Set(routes);
+  return (c, next) => (skipped.has(`${c.req.method} ${c.req.path}`) ? next() : middleware(c, next));
+}
+
 const routes = base
   .use(requestId)
   .use(requestLog)
@@ -85,7 +94,10 @@ const routes = base
   .use("/v1/posts/*", authenticate)
   .route("/v1/auth", authRoutes)
   .route("/v1/users", userRoutes)
-  .route("/v1/posts", postRoutes);
+  .route("/v1/posts", postRoutes)
+  // As on /v1, sign-up and login ignore a stale token: RealWorld clients send theirs on every request.
+  .use("/api/*", headerLimits, appContext, except(["POST /api/users", "POST /api/users/login"], authenticateConduit))
+  .route("/api", conduitRoutes);
 
 routes.onError(renderError);
 routes.notFound((c) => renderError(new NotFoundError(`No route for ${c.req.method} ${c.req.path.slice(0, 200)}`), c));

@@ -1,7 +1,11 @@
 import type { ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./app-env";
-import { ApiError, errorBody, InternalError, ValidationError } from "./errors";
+import { ApiError, conduitError, errorBody, InternalError, ValidationError } from "./errors";
+
+/** Requests of the RealWorld surface get its error shape; the two surfaces never mix envelopes. */
+export const CONDUIT_PREFIX = "/api";
+export const isConduitPath = (path: string) => path === CONDUIT_PREFIX || path.startsWith(`${CONDUIT_PREFIX}/`);
 
 /** Hono's own exceptions (its validator's 400s) mapped onto the contract's types. */
 function fromHttpException(error: HTTPException): ApiError {
@@ -44,6 +48,11 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
     log.error = { type: apiError.type, ...(apiError.status >= 500 ? forLog(error) : {}) };
   }
   for (const [name, value] of Object.entries(apiError.headers)) c.header(name, value);
+  if (isConduitPath(c.req.path)) {
+    const { status, body } = conduitError(apiError);
+    if (status === 401) c.header("WWW-Authenticate", 'Token realm="edge-posts-api"');
+    return c.req.method === "HEAD" ? c.body(null, status) : c.json(body, status);
+  }
   if (c.req.method === "HEAD") return c.body(null, apiError.status);
   return c.json(errorBody(apiError, c.get("requestId") ?? "unknown"), apiError.status);
 };

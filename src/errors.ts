@@ -129,3 +129,21 @@ export function errorBody(error: ApiError, requestId: string): ErrorBody {
     request_id: requestId,
   };
 }
+
+/**
+ * The RealWorld surface's error shape, `{"errors": {"body": [...]}}`. Its spec answers every
+ * validation failure, and a taken email or username, with 422; other statuses stay as they are.
+ */
+export type ConduitErrorBody = { errors: { body: string[] } };
+
+export function conduitError(error: ApiError): { status: ContentfulStatusCode; body: ConduitErrorBody } {
+  if (error instanceof ValidationError) {
+    const issues = (error.details.issues ?? []) as ValidationIssue[];
+    const messages = issues.map((issue) => (issue.path ? `${issue.path} ${issue.message}` : issue.message));
+    return { status: 422, body: { errors: { body: messages.length > 0 ? messages : [error.message] } } };
+  }
+  if (error instanceof ConflictError && typeof error.details.field === "string") {
+    return { status: 422, body: { errors: { body: [`${error.details.field} has already been taken`] } } };
+  }
+  return { status: error.status, body: { errors: { body: [error.message] } } };
+}

@@ -16,6 +16,12 @@ export const dependencies = {
   globalList: () => generationKeys.listShards(),
   /** A page of `GET /v1/users/:id/posts`. */
   authorList: (authorId: string) => [generationKeys.authorPosts(authorId), generationKeys.author(authorId)],
+  /** A RealWorld article (learnt from it): the post with its counts and comments, and its author. */
+  article: (postId: string, authorId: string) => [generationKeys.post(postId), generationKeys.author(authorId)],
+  /** A RealWorld profile (learnt from it). */
+  profile: (userId: string) => [generationKeys.author(userId)],
+  /** A user's feed: any public post write, and whom they follow. */
+  feed: (userId: string) => [...generationKeys.listShards(), generationKeys.follows(userId)],
 } as const;
 
 /** A write whose effect is known, or one that may or may not have committed (a lost ack). */
@@ -38,6 +44,21 @@ export function retiredByPostWrite(
 /** A new post of this author may have appeared (a create whose invalidation is being redone). */
 export function retiredByNewPostOf(authorId: string): GenerationTarget[] {
   return [[generationKeys.authorPosts(authorId)], generationKeys.listShards()];
+}
+
+/** A favourite changes the post's count, in its own entry and on list pages (`favorited=` too). */
+export function retiredByFavorite(postId: string): GenerationTarget[] {
+  return [[generationKeys.post(postId)], generationKeys.listShards()];
+}
+
+/** A comment written or removed: read with the post's generation, so it shows at once here. */
+export function retiredByComment(postId: string): GenerationTarget[] {
+  return [[generationKeys.post(postId)]];
+}
+
+/** A follow or unfollow: only the follower's own feed changes. */
+export function retiredByFollow(followerId: string): GenerationTarget[] {
+  return [[generationKeys.follows(followerId)]];
 }
 
 /** An author's public profile changed (rename) or the author and its posts went away. */

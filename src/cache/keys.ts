@@ -9,6 +9,10 @@ export const cacheKeys = {
   post: (id: string) => `cache:post:${id}`,
   /** A public list page, per normalised query. */
   list: (normalisedQuery: string) => `cache:list:${normalisedQuery}`,
+  /** A RealWorld article as anonymous callers see it, by slug. */
+  article: (slug: string) => `cache:api:article:${slug}`,
+  /** A RealWorld profile as anonymous callers see it, by handle (any case). */
+  profile: (handle: string) => `cache:api:profile:${handle.toLowerCase()}`,
 } as const;
 
 export const generationKeys = {
@@ -18,6 +22,11 @@ export const generationKeys = {
   author: (id: string) => `${AUTHOR_GENERATION}${id}`,
   /** The author a key made by `author` names, or undefined for any other key. */
   authorIn: (key: string) => (key.startsWith(AUTHOR_GENERATION) ? key.slice(AUTHOR_GENERATION.length) : undefined),
+  /**
+   * Whom one user follows. Nothing is cached under it (the feed is personal); it only tells this
+   * user's next reads how fresh D1 must be, so a follow shows in their feed at once.
+   */
+  follows: (userId: string) => `cache:gen:follows:${userId}`,
   /** The set or content of one author's public posts (their list pages). */
   authorPosts: (id: string) => `cache:gen:author-posts:${id}`,
   /**

@@ -3,7 +3,7 @@ import type { AppEnv } from "../app-env";
 import { bodyEtag } from "../lib/etag";
 import { sendJson } from "../lib/send-json";
 import { setCacheHeaders } from "./http";
-import { cacheKeys, LIST_CACHE_TTL_SECONDS } from "./keys";
+import { cacheKeys, LIST_CACHE_TTL_SECONDS, POST_CACHE_TTL_SECONDS } from "./keys";
 
 /**
  * A list page, through the cache for anonymous callers. Everyone else may also see their own
@@ -45,4 +45,42 @@ export function normaliseQuery(path: string, params: Record<string, string | num
     if (value !== undefined) search.set(name, String(value));
   }
   return `${path}?${search.toString()}`;
+}
+
+/**
+ * One public entity through the cache when its generations are only known from the data (the
+ * article a slug names, the user a handle names): anonymous callers share the entry; everyone
+ * else reads D1, at least as fresh as those generations record, so a write made at this location
+ * shows at once either way. `shareable` says whether this value may be stored for everyone.
+ */
+export async function serveLearnt<T>(
+  c: Context<AppEnv>,
+  key: string,
+  load: () => Promise<T>,
+  dependsOn: (value: T) => readonly string[],
+  render: (value: T) => unknown,
+): Promise<Response> {
+  const { cache } = c.var;
+  const shared = c.var.actor.kind === "anonymous";
+  const lookup = shared ? await cache.lookup(key, []) : ({ kind: "miss", stamp: {} } as const);
+  if (lookup.kind === "hit") {
+    setCacheHeaders(c, "HIT", true);
+    return sendJson(c, lookup.entry.etag, lookup.entry.body);
+  }
+  const { value, stamp } = await cache.loadFresh(lookup, load, dependsOn);
+  const body = JSON.stringify(render(value));
+  const etag = await bodyEtag(body);
+  if (shared && lookup.kind === "miss" && stamp) cache.fill(key, lookup, { etag, body }, POST_CACHE_TTL_SECONDS, stamp);
+  setCacheHeaders(c, shared ? "MISS" : "BYPASS", shared);
+  return sendJson(c, etag, body);
+}
+
+/** A personal read (never cached) at least as fresh as the generations learnt from its data. */
+export async function readFresh<T>(
+  c: Context<AppEnv>,
+  load: () => Promise<T>,
+  dependsOn: (value: T) => readonly string[],
+): Promise<T> {
+  const { value } = await c.var.cache.loadFresh({ kind: "miss", stamp: {} }, load, dependsOn);
+  return value;
 }

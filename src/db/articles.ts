@@ -36,6 +36,11 @@ export function isFollowing(viewerId: string | undefined, userId: SQL | typeof u
   return sql<number>`exists (select 1 from ${follows} where ${follows.followerId} = ${viewerId} and ${follows.followeeId} = ${userId})`;
 }
 
+/**
+ * Computed columns carry aliases: D1 hands batch rows back as objects keyed by column name, so an
+ * unnamed `0` (an integer-like key, which objects list first) or two equal names would shift or
+ * merge columns.
+ */
 function articleColumns(viewerId: string | undefined) {
   return {
     id: posts.id,
@@ -46,13 +51,13 @@ function articleColumns(viewerId: string | undefined) {
     authorId: posts.authorId,
     createdAt: posts.createdAt,
     updatedAt: posts.updatedAt,
-    authorHandle: handleOf,
+    authorHandle: handleOf.as("author_handle"),
     authorBio: users.bio,
     authorImage: users.image,
-    tagList: tagListOf,
-    favoritesCount: favoritesCountOf,
-    favorited: favoritedBy(viewerId),
-    following: isFollowing(viewerId, users.id),
+    tagList: tagListOf.as("tag_list"),
+    favoritesCount: favoritesCountOf.as("favorites_count"),
+    favorited: favoritedBy(viewerId).as("favorited"),
+    following: isFollowing(viewerId, users.id).as("following"),
   };
 }
 

@@ -10,10 +10,10 @@ function commentColumns(viewerId: string | undefined) {
     authorId: comments.authorId,
     createdAt: comments.createdAt,
     updatedAt: comments.updatedAt,
-    authorHandle: handleOf,
+    authorHandle: handleOf.as("author_handle"),
     authorBio: users.bio,
     authorImage: users.image,
-    following: isFollowing(viewerId, users.id),
+    following: isFollowing(viewerId, users.id).as("following"),
   };
 }
 

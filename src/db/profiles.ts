@@ -10,10 +10,10 @@ export const findProfileQuery = (db: Db, handle: string, viewerId: string | unde
   db
     .select({
       id: users.id,
-      handle: handleOf,
+      handle: handleOf.as("handle"),
       bio: users.bio,
       image: users.image,
-      following: isFollowing(viewerId, users.id),
+      following: isFollowing(viewerId, users.id).as("following"),
     })
     .from(users)
     .where(eq(users.id, userIdByHandle(handle)))

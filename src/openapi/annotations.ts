@@ -9,12 +9,12 @@ import type { $ZodType } from "zod/v4/core";
 const ANNOTATION = Symbol("openapi");
 
 export type SuccessStatus = 200 | 201 | 202 | 204;
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 429 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 429 | 503;
 
 export type RouteDoc = {
   summary: string;
   description?: string;
-  tag: "auth" | "users" | "posts" | "health" | "docs";
+  tag: "auth" | "users" | "posts" | "health" | "docs" | "conduit";
   /** `optional`: works anonymously, and a bearer token changes what is visible. */
   auth: "none" | "optional" | "required";
   success: { status: SuccessStatus; description: string; schema?: $ZodType; headers?: Record<string, string> };

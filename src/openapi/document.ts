@@ -4,6 +4,7 @@ import type { $ZodType } from "zod/v4/core";
 import type { AppEnv } from "../app-env";
 import { endpointsOf } from "../lib/endpoints";
 import { errorSchema } from "../schemas/common";
+import { conduitErrorSchema } from "../schemas/conduit";
 import { annotationOf, type ErrorStatus, type RequestPart, type RouteDoc } from "./annotations";
 
 type JsonObject = Record<string, unknown>;
@@ -11,7 +12,10 @@ type JsonObject = Record<string, unknown>;
 const EXAMPLE_ID = "019ac2e4-5b7a-7c31-9d2e-4f1a2b3c4d5e";
 
 /** Each error type with an example of its `details` (`{}` when the type has nothing to add). */
-const ERROR_DESCRIPTIONS: Record<ErrorStatus | 500, { type: string; description: string; details: JsonObject }> = {
+const ERROR_DESCRIPTIONS: Record<
+  Exclude<ErrorStatus, 422> | 500,
+  { type: string; description: string; details: JsonObject }
+> = {
   400: {
     type: "ValidationError",
     description: "Invalid request; `details.issues` lists each field",
@@ -48,6 +52,22 @@ const ERROR_DESCRIPTIONS: Record<ErrorStatus | 500, { type: string; description:
     details: { dependency: "d1" },
   },
 };
+
+/** The RealWorld surface's errors: its own shape; validation failures and taken names are 422. */
+const CONDUIT_ERRORS: Record<number, string> = {
+  401: "Missing, invalid, expired or revoked token, or bad credentials",
+  403: "Signed in, but the role may not do this",
+  404: "No such article, profile or comment",
+  405: "Method not allowed",
+  413: "Request body over the limit",
+  415: "Request body is not JSON",
+  422: "Invalid request, or the email or username is taken",
+  429: "Too many requests; see `Retry-After`",
+  500: "Unexpected error",
+  503: "A dependency is unavailable",
+};
+const isConduitRoute = (path: string) => path.startsWith("/api/");
+const conduitStatus = (status: ErrorStatus | 500) => (status === 400 || status === 409 ? 422 : status);
 
 const HEADER_NAMES: Record<string, string> = { "idempotency-key": "Idempotency-Key" };
 
@@ -86,9 +106,9 @@ function parametersOf(part: RequestPart, converter: SchemaConverter): JsonObject
   });
 }
 
-function securityOf(auth: RouteDoc["auth"]): JsonObject[] {
-  if (auth === "required") return [{ bearerAuth: [] }];
-  if (auth === "optional") return [{}, { bearerAuth: [] }];
+function securityOf(auth: RouteDoc["auth"], scheme: "bearerAuth" | "conduitToken"): JsonObject[] {
+  if (auth === "required") return [{ [scheme]: [] }];
+  if (auth === "optional") return [{}, { [scheme]: [] }];
   return [];
 }
 
@@ -103,7 +123,7 @@ function operationOf(doc: RouteDoc, parts: RequestPart[], path: string, converte
     errors.add(415);
   }
   errors.add(500);
-  if (path.startsWith("/v1/") || path === "/health/ready") errors.add(503);
+  if (path.startsWith("/v1/") || isConduitRoute(path) || path === "/health/ready") errors.add(503);
 
   const responses: Record<string, unknown> = {};
   const { success } = doc;
@@ -125,8 +145,12 @@ function operationOf(doc: RouteDoc, parts: RequestPart[], path: string, converte
         : {}),
   };
   if (doc.conditionalGet) responses["304"] = { description: "Not modified (`If-None-Match` matched); no body" };
+  const conduit = isConduitRoute(path);
   for (const status of [...errors].sort()) {
-    responses[String(status)] = { $ref: `#/components/responses/${ERROR_DESCRIPTIONS[status].type}` };
+    if (conduit)
+      responses[String(conduitStatus(status))] = { $ref: `#/components/responses/Conduit${conduitStatus(status)}` };
+    else if (status !== 422)
+      responses[String(status)] = { $ref: `#/components/responses/${ERROR_DESCRIPTIONS[status].type}` };
   }
 
   return {
@@ -134,7 +158,7 @@ function operationOf(doc: RouteDoc, parts: RequestPart[], path: string, converte
     summary: doc.summary,
     ...(doc.description ? { description: doc.description } : {}),
     tags: [doc.tag],
-    security: securityOf(doc.auth),
+    security: securityOf(doc.auth, isConduitRoute(path) ? "conduitToken" : "bearerAuth"),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(body
       ? {
@@ -168,7 +192,7 @@ export function buildOpenApiDocument(app: Hono<AppEnv>): OpenApiDocument {
   }
 
   const errorComponent = converter.convert(errorSchema, "output");
-  const responses = Object.fromEntries(
+  const responses: Record<string, unknown> = Object.fromEntries(
     Object.entries(ERROR_DESCRIPTIONS).map(([status, { type, description, details }]) => [
       type,
       {
@@ -185,6 +209,17 @@ export function buildOpenApiDocument(app: Hono<AppEnv>): OpenApiDocument {
     ]),
   );
 
+  const conduitErrorComponent = converter.convert(conduitErrorSchema, "output");
+  for (const [status, description] of Object.entries(CONDUIT_ERRORS)) {
+    responses[`Conduit${status}`] = {
+      description: `${status} ${description}`,
+      ...(status === "429" ? { headers: { "Retry-After": { schema: { type: "integer" } } } } : {}),
+      content: {
+        "application/json": { schema: conduitErrorComponent, example: { errors: { body: [description] } } },
+      },
+    };
+  }
+
   return {
     openapi: "3.1.0",
     info: {
@@ -200,12 +235,25 @@ export function buildOpenApiDocument(app: Hono<AppEnv>): OpenApiDocument {
       { name: "posts", description: "Posts, with drafts visible only to their authors and admins" },
       { name: "health", description: "Liveness and readiness" },
       { name: "docs", description: "This document and its reference page" },
+      {
+        name: "conduit",
+        description:
+          "The RealWorld (Conduit) API at `/api`: the same users and posts in RealWorld's envelopes, `Authorization: Token <jwt>`, and errors as `{errors: {body: [...]}}`.",
+      },
     ],
     paths,
     components: {
       schemas: converter.components,
       responses,
-      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      securitySchemes: {
+        bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        conduitToken: {
+          type: "apiKey",
+          in: "header",
+          name: "Authorization",
+          description: "`Token <jwt>`, the access token from `/api/users` or `/api/users/login`",
+        },
+      },
     },
   };
 }

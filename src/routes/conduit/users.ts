@@ -1,0 +1,102 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../../app-env";
+import { signAccessToken } from "../../auth/access-token";
+import { changeOwnAccount, ownAccount } from "../../domain/accounts";
+import { logIn, register } from "../../domain/sessions";
+import { requireUser } from "../../middleware/auth";
+import { jsonBody } from "../../middleware/json-body";
+import { clientIp, enforceRateLimit, rateLimit } from "../../middleware/rate-limit";
+import { validate } from "../../middleware/validate";
+import { describeRoute } from "../../openapi/annotations";
+import { loginUserSchema, newUserSchema, updateUserSchema, userResponseSchema } from "../../schemas/conduit";
+import { toConduitUser } from "./render";
+
+const USER_RESPONSE = { description: "The user, with a token", schema: userResponseSchema };
+
+/** The token the request carried, handed back as the spec's `user.token`. */
+function presentedToken(header: string | undefined): string {
+  return header?.trim().split(/ +/)[1] ?? "";
+}
+
+/** Sign-up, sign-in and the current user. Same accounts, tokens and limits as `/v1`. */
+export const conduitUserRoutes = new Hono<AppEnv>()
+  .post(
+    "/users",
+    describeRoute({
+      summary: "Register",
+      description: "Creates a `user` account with a unique username. No refresh token on this surface.",
+      tag: "conduit",
+      auth: "none",
+      success: { status: 201, ...USER_RESPONSE },
+      errors: [422, 429],
+    }),
+    rateLimit("REGISTER_IP_LIMITER", clientIp),
+    jsonBody(),
+    validate("json", newUserSchema),
+    async (c) => {
+      const { username, email, password } = c.req.valid("json").user;
+      const user = await register(c.var.domain, { email, password, username, name: username });
+      return c.json({ user: toConduitUser(user, await signAccessToken(c.var.settings, user)) }, 201);
+    },
+  )
+  .post(
+    "/users/login",
+    describeRoute({
+      summary: "Log in",
+      tag: "conduit",
+      auth: "none",
+      success: { status: 200, ...USER_RESPONSE },
+      errors: [422, 429],
+    }),
+    rateLimit("LOGIN_IP_LIMITER", clientIp),
+    jsonBody(),
+    validate("json", loginUserSchema),
+    async (c) => {
+      const { email, password } = c.req.valid("json").user;
+      await enforceRateLimit(c, "LOGIN_EMAIL_LIMITER", email);
+      const user = await logIn(c.var.domain, email, password);
+      c.var.log.userId = user.id;
+      return c.json({ user: toConduitUser(user, await signAccessToken(c.var.settings, user)) });
+    },
+  )
+  .get(
+    "/user",
+    describeRoute({
+      summary: "Current user",
+      tag: "conduit",
+      auth: "required",
+      success: { status: 200, ...USER_RESPONSE },
+      errors: [],
+    }),
+    requireUser,
+    async (c) => {
+      const user = await ownAccount(c.var.domain, c.var.user);
+      return c.json({ user: toConduitUser(user, presentedToken(c.req.header("Authorization"))) });
+    },
+  )
+  .put(
+    "/user",
+    describeRoute({
+      summary: "Update current user",
+      description:
+        "A new password ends every session, this one included; the response then carries a new token. A new email is unverified again.",
+      tag: "conduit",
+      auth: "required",
+      success: { status: 200, ...USER_RESPONSE },
+      errors: [422],
+    }),
+    requireUser,
+    jsonBody(),
+    validate("json", updateUserSchema),
+    async (c) => {
+      const { user: actor, domain, settings } = c.var;
+      const changes = c.req.valid("json").user;
+      const { user, tokensRevokedAtMs } = await changeOwnAccount(domain, actor, changes, "session");
+      // The old token was just revoked: the new one must be issued after the marker's millisecond.
+      const token =
+        tokensRevokedAtMs === undefined
+          ? presentedToken(c.req.header("Authorization"))
+          : await signAccessToken(settings, user, Math.max(Date.now(), tokensRevokedAtMs + 1));
+      return c.json({ user: toConduitUser(user, token) });
+    },
+  );
