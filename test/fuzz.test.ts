@@ -880,6 +880,12 @@ async function checkResponse(resolved: Resolved, response: Response, context: st
   ).not.toThrow();
   const envelope = `error envelope\n${context}\n  got: ${clip(text, 400)}`;
   expect(typeof parsed === "object" && parsed !== null && !Array.isArray(parsed), envelope).toBe(true);
+  // The surface is decided on the path as the Worker sees it (`..` segments resolved).
+  const { pathname } = new URL(`https://fuzz.test${resolved.path}`);
+  if (pathname === "/api" || pathname.startsWith("/api/")) {
+    checkConduitError(parsed, response, envelope);
+    return text;
+  }
   const body = parsed as Record<string, unknown>;
   expect(
     Object.keys(body).filter((key) => !ENVELOPE_KEYS.has(key)),
@@ -894,6 +900,18 @@ async function checkResponse(resolved: Resolved, response: Response, context: st
   if (status === 405) expect(response.headers.get("Allow"), envelope).toBeTruthy();
   if (status === 429) expect(response.headers.get("Retry-After"), envelope).toMatch(/^\d+$/);
   return text;
+}
+
+/** The RealWorld surface's shape (API.md §9): `{errors: {body: [...]}}` and nothing else. */
+function checkConduitError(parsed: unknown, response: Response, envelope: string): void {
+  expect(parsed, envelope).toEqual({ errors: { body: expect.any(Array) } });
+  const messages = (parsed as { errors: { body: unknown[] } }).errors.body;
+  expect(messages.length, envelope).toBeGreaterThan(0);
+  for (const message of messages) expect(typeof message === "string" && message.length > 0, envelope).toBe(true);
+  expect([401, 403, 404, 405, 413, 415, 422, 429], envelope).toContain(response.status);
+  if (response.status === 401) expect(response.headers.get("WWW-Authenticate"), envelope).toMatch(/^Token/);
+  if (response.status === 405) expect(response.headers.get("Allow"), envelope).toBeTruthy();
+  if (response.status === 429) expect(response.headers.get("Retry-After"), envelope).toMatch(/^\d+$/);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -121,8 +121,8 @@ async function insertPosts(authorId: string, createdAt: string, count: number, s
   await env.DB.batch(
     ids.map((id) =>
       env.DB.prepare(
-        "insert into posts (id, author_id, title, content, status, created_at, updated_at, published_at, version) values (?, ?, ?, ?, ?, ?, ?, ?, 1)",
-      ).bind(id, authorId, `tie ${id}`, "same millisecond", status, createdAt, createdAt, null),
+        "insert into posts (id, author_id, slug, title, content, status, created_at, updated_at, published_at, version) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+      ).bind(id, authorId, id, `tie ${id}`, "same millisecond", status, createdAt, createdAt, null),
     ),
   );
   return ids;
