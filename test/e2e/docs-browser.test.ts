@@ -39,6 +39,11 @@ describe("GET /docs in a browser", () => {
     const createPost = page.locator(".opblock-post", { hasText: "/v1/posts" }).first();
     await expect(createPost.isVisible()).resolves.toBe(true);
     expect(await page.locator(".opblock").count()).toBeGreaterThanOrEqual(20);
+    // The RealWorld surface has its own tag, with its routes under /api.
+    await expect(page.locator(".opblock-tag", { hasText: "conduit" }).first().isVisible()).resolves.toBe(true);
+    await expect(
+      page.locator(".opblock-get", { has: page.locator('[data-path="/api/articles/{slug}"]') }).count(),
+    ).resolves.toBe(1);
 
     // Try it out (enabled by default in docs-init.js): GET /health → 200
     const health = page.locator(".opblock-get", { has: page.locator('[data-path="/health"]') }).first();
@@ -53,9 +58,11 @@ describe("GET /docs in a browser", () => {
       .getByRole("button", { name: /Authorize/ })
       .first()
       .click();
-    await page.locator(".modal-ux input[type=text]").fill(token);
-    await page.locator(".modal-ux button.authorize").click();
-    await page.locator(".modal-ux button.btn-done").click();
+    // Two schemes: /v1's bearer token and the RealWorld surface's `Token <jwt>` header.
+    const bearer = page.locator(".modal-ux .auth-container", { hasText: "bearerAuth" });
+    await bearer.locator("input[type=text]").fill(token);
+    await bearer.locator("button.authorize").click();
+    await page.locator(".modal-ux button.btn-done").first().click();
     const me = page.locator(".opblock-get", { has: page.locator('[data-path="/v1/users/me"]') }).first();
     await me.locator(".opblock-summary").click();
     await me.getByRole("button", { name: "Execute" }).click();
