@@ -1,9 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { countArticlesQuery, findArticleBySlugQuery, listArticlesQuery, popularTagsQuery } from "../src/db/articles";
 import { createDb } from "../src/db/client";
+import { findCommentQuery, listCommentsQuery } from "../src/db/comments";
 import { findIdempotencyQuery } from "../src/db/idempotency";
 import { claimTokenQuery, supersededTokensQuery, usableTokenQuery } from "../src/db/one-time-tokens";
 import { findPostWithAuthorQuery, listPosts } from "../src/db/posts";
+import { findProfileQuery } from "../src/db/profiles";
 import { findRefreshTokenQuery } from "../src/db/refresh-tokens";
 import { findUserByEmailQuery, findUserByIdQuery, listUsers } from "../src/db/users";
 import type { PostScope } from "../src/domain/permissions";
@@ -71,5 +74,53 @@ describe("EXPLAIN QUERY PLAN of every hot query", () => {
     // A page after a cursor starts inside the index (a range), not by skipping the rows before it.
     if (name.includes("cursor=yes") || name.includes("after cursor"))
       expect(text, text).toMatch(/\(created_at,id\)<\(\?,\?\)/);
+  });
+});
+
+// The RealWorld surface's reads (src/db/articles.ts, profiles.ts, comments.ts).
+const viewer = author;
+const page = { offset: 0, limit: 20 };
+const conduitQueries: [string, Query, RegExp[]][] = [
+  ["article by slug", findArticleBySlugQuery(db, "a-slug", viewer), [/posts_slug_unique \(slug=\?\)/]],
+  ["articles page", listArticlesQuery(db, {}, page, viewer), [/posts_status_created_at_id_idx \(status=\?\)/]],
+  [
+    "articles by tag",
+    listArticlesQuery(db, { tag: "dragons" }, page, viewer),
+    [/tags_name_unique \(name=\?\)/, /post_tags_tag_post_idx \(tag_id=\?\)/],
+  ],
+  [
+    "articles by author",
+    listArticlesQuery(db, { author: "jake" }, page, viewer),
+    [/users_username_lower_unique \(<expr>=\?\)/, /posts_author_created_at_id_idx \(author_id=\?\)/],
+  ],
+  [
+    "articles favorited by",
+    listArticlesQuery(db, { favoritedBy: "jake" }, page, viewer),
+    [/users_username_lower_unique \(<expr>=\?\)/, /favorites_1 \(user_id=\?\)/],
+  ],
+  ["feed", listArticlesQuery(db, { followedBy: viewer }, page, viewer), [/follows_1 \(follower_id=\?\)/]],
+  ["articles count", countArticlesQuery(db, {}), [/COVERING INDEX posts_status_created_at_id_idx/]],
+  ["articles count by tag", countArticlesQuery(db, { tag: "dragons" }), [/post_tags_tag_post_idx \(tag_id=\?\)/]],
+  ["profile by username", findProfileQuery(db, "jake", viewer), [/users_username_lower_unique \(<expr>=\?\)/]],
+  ["comments of an article", listCommentsQuery(db, "post", viewer), [/comments_post_id_idx \(post_id=\?\)/]],
+  ["one comment", findCommentQuery(db, "post", 1, viewer), [/INTEGER PRIMARY KEY|comments_post_id_idx/]],
+];
+
+describe("EXPLAIN QUERY PLAN of the RealWorld reads", () => {
+  it.each(conduitQueries)("%s: named indexes, no full scan, no sort", async (_name, query, indexes) => {
+    const text = (await plan(query)).join(" | ");
+    expect(text, text).not.toMatch(/TEMP B-TREE/);
+    // Pages walk an index in order and stop at LIMIT; nothing reads a whole table.
+    expect(text, text).not.toMatch(/SCAN (posts|users|tags|post_tags|favorites|follows|comments)(?! USING)/);
+    for (const index of indexes) expect(text, text).toMatch(index);
+    // Counts and flags per row are correlated lookups on a key, not a query per row.
+    if (text.includes("favorites_post_idx")) expect(text, text).toMatch(/favorites_post_idx \(post_id=\?\)/);
+  });
+
+  it("tag list: published posts' tags through their indexes (the grouping sorts; anonymous reads cache it)", async () => {
+    const text = (await plan(popularTagsQuery(db, 100))).join(" | ");
+    expect(text, text).toMatch(/COVERING INDEX posts_status_created_at_id_idx \(status=\?\)/);
+    expect(text, text).toMatch(/post_tags_1 \(post_id=\?\)/);
+    expect(text, text).not.toMatch(/SCAN (posts|tags|post_tags)(?! USING)/);
   });
 });

@@ -19,10 +19,9 @@ export function userIdByHandle(handle: string): SQL<string | null> {
   )`;
 }
 
-const tagListOf = sql<string>`(select json_group_array(name) from (
-  select ${tags.name} as name from ${postTags} inner join ${tags} on ${tags.id} = ${postTags.tagId}
-  where ${postTags.postId} = ${posts.id} order by ${tags.name}
-))`;
+/** A post's tags as JSON text, unordered: the projection sorts them (a handful, in memory). */
+const tagListOf = sql<string>`(select json_group_array(${tags.name}) from ${postTags}
+  inner join ${tags} on ${tags.id} = ${postTags.tagId} where ${postTags.postId} = ${posts.id})`;
 
 const favoritesCountOf = sql<number>`(select count(*) from ${favorites} where ${favorites.postId} = ${posts.id})`;
 

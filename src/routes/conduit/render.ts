@@ -40,7 +40,7 @@ export function toArticleListItem(row: ArticleRow): z.infer<typeof articleListIt
     slug: row.slug,
     title: row.title,
     description: row.description,
-    tagList: JSON.parse(row.tagList) as string[],
+    tagList: (JSON.parse(row.tagList) as string[]).sort(),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     favorited: Boolean(row.favorited),
