@@ -41,6 +41,13 @@ async function warm<T>(path: string): Promise<T> {
   return body;
 }
 
+/** An anonymous read served from the cache. */
+async function expectHit(path: string): Promise<void> {
+  const response = await conduitSettled(path);
+  expect(response.status, path).toBe(200);
+  expect(response.headers.get("X-Cache"), path).toBe("HIT");
+}
+
 /** An anonymous read right after a write: 200, and never the entry from before the write. */
 async function readAfterWrite<T>(path: string): Promise<T> {
   const response = await conduitSettled(path);
@@ -100,6 +107,7 @@ describe("anonymous reads go through the cache", () => {
     for (let i = 0; i < 2; i++) {
       const response = await conduitSettled(`/articles/${article.slug}/comments`);
       expect(response.status).toBe(200);
+      expect(response.headers.get("Cache-Control")).not.toMatch(/public/);
       expect(response.headers.get("X-Cache")).toBe("BYPASS");
     }
   });
@@ -116,7 +124,6 @@ describe("reads with a token are personal", () => {
       `/articles/${article.slug}`,
       "/tags",
       `/profiles/${author.username}`,
-      "/articles/feed",
     ];
     for (const path of paths) {
       for (let i = 0; i < 2; i++) {
@@ -138,6 +145,16 @@ describe("reads with a token are personal", () => {
     const profile = await conduitSettled(`/profiles/${author.username}`);
     expect(profile.headers.get("X-Cache")).toBe("MISS");
     expect(await profile.json()).toEqual({ profile: profileOf(author) });
+  });
+
+  it("the feed: BYPASS and private, no-store", async () => {
+    const [author, reader] = [await registerConduitUser(), await registerConduitUser()];
+    await createArticle(author.token);
+    await follow(reader.token, author.username);
+    const response = await conduitSettled("/articles/feed", { token: reader.token });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Cache-Control")).toBe(PRIVATE);
+    expect(response.headers.get("X-Cache")).toBe("BYPASS");
   });
 
   it("a warm public entry is never served to a token holder as-is: its flags are its own", async () => {
@@ -214,7 +231,7 @@ describe("a write is visible at once to the next anonymous read here", () => {
     expect((await readAfterWrite<{ article: Article }>(paths[0] ?? "")).article.favoritesCount).toBe(1);
     expect((await readAfterWrite<ArticlePage>(paths[1] ?? "")).articles[0]?.favoritesCount).toBe(1);
     expect((await readAfterWrite<ArticlePage>(paths[2] ?? "")).articlesCount).toBe(1);
-    for (const path of paths) await warm(path);
+    for (const path of paths) await expectHit(path);
 
     const unfavorite = await conduit(`/articles/${article.slug}/favorite`, { method: "DELETE", token: fan.token });
     expect(unfavorite.status).toBe(200);
