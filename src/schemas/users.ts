@@ -8,7 +8,7 @@ export const emailSchema = z.pipe(
   z
     .string()
     .check(z.maxLength(254), z.trim(), z.toLowerCase(), z.meta({ format: "email", example: "ada@example.com" })),
-  z.email(),
+  z.email("must be an email address"),
 );
 export const passwordSchema = z.string().check(z.minLength(8), z.maxLength(128));
 export const nameSchema = text(1, 100);

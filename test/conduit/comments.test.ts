@@ -180,12 +180,15 @@ describe("DELETE /api/articles/:slug/comments/:id", () => {
     expect(await commentsOf(article.slug)).toEqual([comment]);
   });
 
-  it("unknown id, non-integer id, another article's comment, unknown slug → 404", async () => {
+  it("unknown id, another article's comment, unknown slug → 404; a non-integer id → 422", async () => {
     const { author, commenter, article } = await world();
     const other = await createArticle(author.token);
     const elsewhere = await addComment(commenter.token, other.slug);
     await errorsOf(await deleteComment(article.slug, 999_999_999, commenter.token), 404);
-    await errorsOf(await deleteComment(article.slug, "abc", commenter.token), 404);
+    // Comment ids are integers (the spec's path parameter): anything else is a malformed request.
+    expect(await errorsOf(await deleteComment(article.slug, "abc", commenter.token), 422)).toEqual([
+      "id must be a comment id (a whole number)",
+    ]);
     await errorsOf(await deleteComment(article.slug, elsewhere.id, commenter.token), 404);
     await errorsOf(await deleteComment("no-such-article-zzz", elsewhere.id, commenter.token), 404);
     expect(await commentsOf(other.slug)).toEqual([elsewhere]);

@@ -139,9 +139,9 @@ describe("POST /api/users", () => {
     expect(messages.length).toBeGreaterThanOrEqual(paths.length);
   });
 
-  it("the email in the 422 is the issue's path: user.email Invalid email address", async () => {
+  it("the email in the 422 is the issue's path: user.email must be an email address", async () => {
     const messages = await errorsOf(await register({ username: "someone", email: "bad", password: PASSWORD }), 422);
-    expect(messages).toEqual(["user.email Invalid email address"]);
+    expect(messages).toEqual(["user.email must be an email address"]);
   });
 
   it("a body without the user envelope → 422", async () => {
@@ -180,8 +180,8 @@ describe("POST /api/users/login", () => {
     const registered = await registerConduitUser();
     const wrong = await errorsOf(await loginConduit(registered.email, "not the password"), 401);
     const unknown = await errorsOf(await loginConduit(uniqueConduitEmail(), "not the password"), 401);
-    expect(wrong).toEqual(["email or password is invalid"]);
-    expect(unknown).toEqual(["email or password is invalid"]);
+    expect(wrong).toEqual(["Invalid email or password"]);
+    expect(unknown).toEqual(["Invalid email or password"]);
   });
 
   it("a deactivated account cannot log in (401)", async () => {
@@ -194,7 +194,7 @@ describe("POST /api/users/login", () => {
     });
     expect(patched.status).toBe(200);
     expect(await errorsOf(await loginConduit(registered.email, registered.password), 401)).toEqual([
-      "email or password is invalid",
+      "Invalid email or password",
     ]);
   });
 

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../app-env";
+import { setCacheHeaders } from "../../cache/http";
 import { dependencies } from "../../cache/invalidation";
 import { cacheKeys } from "../../cache/keys";
 import { normaliseQuery, readFresh, serveLearnt, serveList } from "../../cache/read-through";
@@ -92,6 +93,7 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
       const { user, cache, domain } = c.var;
       await cache.raiseFloorFor(dependencies.feed(user.id));
       const { rows, total } = await feedOf(domain, user, c.req.valid("query"));
+      setCacheHeaders(c, "BYPASS", false);
       return c.json({ articles: rows.map(toArticleListItem), articlesCount: total });
     },
   )
@@ -228,6 +230,7 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
         () => commentsOn(domain, actor, slug),
         ({ article }) => dependencies.article(article.id, article.authorId),
       );
+      setCacheHeaders(c, "BYPASS", false);
       return c.json({ comments: found.comments.map(toComment) });
     },
   )
