@@ -16,11 +16,17 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { toJson } from "../bench/lib/json.mjs";
+import { conduitCost } from "./lib/surface-cost.mjs";
 import { childWorkerdPids, cpuTimeNs, loadWrangler, readWorkerBundle } from "./lib/workerd.mjs";
 
-/** Asserted: the lowest round number the bundle meets. The target is 52 KiB (see README). */
-const GZIP_BUDGET_KIB = 75;
+/**
+ * Asserted: the lowest round number the whole bundle (RealWorld /api included) meets. The target,
+ * 52 KiB for what serves /v1, is not met (see README, Performance).
+ */
+const GZIP_BUDGET_KIB = 80;
 const GZIP_TARGET_KIB = 52;
+/** Asserted: what the RealWorld surface (/api) may add (issue: cold start and bundle). */
+const API_GZIP_BUDGET_KIB = 10;
 /** Reported only: startup CPU above the floor worker's, same run. */
 const STARTUP_ABOVE_FLOOR_TARGET_MS = 4;
 /** Strings only zod's `toJSONSchema` (src/openapi/document.ts, build time only) brings along. */
@@ -162,13 +168,22 @@ const difference = (key) => (service[key] === null || floor[key] === null ? null
 const aboveFloor = Object.fromEntries(
   ["bundle_kib", "gzip_kib", "startup_cpu_ms", "workerd_cpu_ms"].map((key) => [key, difference(key)]),
 );
+const api = await conduitCost();
 const result = {
   measured_with:
     `wrangler deploy --dry-run (minified); startup_cpu_ms: wrangler check startup "Active", workerd_cpu_ms: ` +
     `workerd process CPU for the importing request; medians of ${RUNS} runs, workers interleaved`,
   ...summary,
   above_floor: aboveFloor,
+  realworld_api: {
+    measured_with: "esbuild, minified, with and without src/routes/conduit (an empty Hono app in its place)",
+    with_api_gzip_kib: round(api.with_api.gzipKib),
+    without_api_gzip_kib: round(api.without_api.gzipKib),
+    api_kib: round(api.api_kib),
+    api_gzip_kib: round(api.api_gzip_kib),
+  },
   budgets: {
+    api_gzip_kib: API_GZIP_BUDGET_KIB,
     gzip_kib: GZIP_BUDGET_KIB,
     gzip_target_kib: GZIP_TARGET_KIB,
     startup_above_floor_target_ms: STARTUP_ABOVE_FLOOR_TARGET_MS,
@@ -208,7 +223,17 @@ console.log(
     `check startup; target ≤ ${STARTUP_ABOVE_FLOOR_TARGET_MS} ms (reported only; local, medians of ${RUNS}).`,
 );
 
+console.log(
+  `RealWorld /api adds ${round(api.api_kib)} KiB, ${round(api.api_gzip_kib)} KiB gzip ` +
+    `(esbuild with ${round(api.with_api.gzipKib)} vs without ${round(api.without_api.gzipKib)} KiB gzip); ` +
+    `budget ${API_GZIP_BUDGET_KIB} KiB gzip (asserted).`,
+);
+
 let failed = false;
+if (api.api_gzip_kib > API_GZIP_BUDGET_KIB) {
+  console.error(`size: /api adds ${round(api.api_gzip_kib)} KiB gzip, over its ${API_GZIP_BUDGET_KIB} KiB budget`);
+  failed = true;
+}
 const { modules } = await readWorkerBundle(WORKERS[0].bundle);
 const found = CONVERTER_MARKERS.filter((marker) => modules.some(({ contents }) => contents.includes(marker)));
 if (found.length > 0) {
