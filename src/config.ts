@@ -26,25 +26,28 @@ const flag = (fallback: boolean) =>
     fallback,
   );
 
-const settingsSchema = z.object({
-  JWT_SECRET: z.string().check(z.minLength(32, "must be at least 32 characters")),
-  JWT_ISSUER: z._default(z.string().check(z.minLength(1)), "edge-posts-api"),
-  JWT_AUDIENCE: z._default(z.string().check(z.minLength(1)), "edge-posts-api"),
-  ACCESS_TOKEN_TTL_SECONDS: positiveInt(900, 86_400),
-  REFRESH_TOKEN_TTL_DAYS: positiveInt(30, 365),
-  CORS_ORIGINS: z.pipe(originList, z.array(z.url().check(z.refine((origin) => origin !== "*", "must list origins")))),
-  /** The frontend that serves /reset-password and /verify-email; mailed links point there. */
-  APP_URL: z.pipe(
-    z.url({ protocol: /^https?$/ }).check(z.refine((url) => !/[?#]/.test(url), "must not have a query or fragment")),
-    z.transform((url: string) => url.replace(/\/+$/, "")),
-  ),
-  /** Sender of account mail: an address on a domain onboarded in Cloudflare Email Service. */
-  EMAIL_FROM: z.email(),
-  /** When true, creating or publishing a post needs a verified email (src/domain/account-recovery.ts). */
-  REQUIRE_VERIFIED_EMAIL: flag(false),
-});
+/** Built on the first `loadSettings`, once per isolate, not while the Worker module loads. */
+const buildSettingsSchema = () =>
+  z.object({
+    JWT_SECRET: z.string().check(z.minLength(32, "must be at least 32 characters")),
+    JWT_ISSUER: z._default(z.string().check(z.minLength(1)), "edge-posts-api"),
+    JWT_AUDIENCE: z._default(z.string().check(z.minLength(1)), "edge-posts-api"),
+    ACCESS_TOKEN_TTL_SECONDS: positiveInt(900, 86_400),
+    REFRESH_TOKEN_TTL_DAYS: positiveInt(30, 365),
+    CORS_ORIGINS: z.pipe(originList, z.array(z.url().check(z.refine((origin) => origin !== "*", "must list origins")))),
+    /** The frontend that serves /reset-password and /verify-email; mailed links point there. */
+    APP_URL: z.pipe(
+      z.url({ protocol: /^https?$/ }).check(z.refine((url) => !/[?#]/.test(url), "must not have a query or fragment")),
+      z.transform((url: string) => url.replace(/\/+$/, "")),
+    ),
+    /** Sender of account mail: an address on a domain onboarded in Cloudflare Email Service. */
+    EMAIL_FROM: z.email(),
+    /** When true, creating or publishing a post needs a verified email (src/domain/account-recovery.ts). */
+    REQUIRE_VERIFIED_EMAIL: flag(false),
+  });
+let settingsSchema: ReturnType<typeof buildSettingsSchema> | undefined;
 
-type ParsedSettings = z.infer<typeof settingsSchema>;
+type ParsedSettings = z.infer<ReturnType<typeof buildSettingsSchema>>;
 
 /** Settings parsed once per isolate, plus the derived values that are costly to build. */
 export type Settings = Omit<ParsedSettings, "JWT_SECRET"> & {
@@ -71,6 +74,7 @@ export function loadSettings(env: Cloudflare.Env): Promise<SettingsResult> {
 }
 
 async function parseSettings(env: Cloudflare.Env): Promise<SettingsResult> {
+  settingsSchema ??= buildSettingsSchema();
   const parsed = settingsSchema.safeParse(env);
   if (!parsed.success) {
     const invalid = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? "?")))];
