@@ -144,6 +144,8 @@ export async function seedDataset({
         const values = [
           q(id),
           q(authorIds[i % users]),
+          // Slugs must be unique; the id is (the migration gives older posts the same).
+          q(id),
           q(`${sentence(rand, 3, 8)} #${i}`),
           q(paragraph(rand, contentChars[0], contentChars[1])),
           q(published ? "published" : "draft"),
@@ -155,7 +157,7 @@ export async function seedDataset({
         rows.push(`(${values.join(",")})`);
       }
       statements.push(
-        `INSERT INTO posts (id, author_id, title, content, status, created_at, updated_at, published_at, version) VALUES ${rows.join(",")}`,
+        `INSERT INTO posts (id, author_id, slug, title, content, status, created_at, updated_at, published_at, version) VALUES ${rows.join(",")}`,
       );
     }
     await execBatch(statements);
