@@ -2,6 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { app } from "../src/app";
+import { createArticle, registerConduitUser } from "./conduit/helpers";
 import { BASE, createUser, expectError } from "./helpers";
 
 /**
@@ -135,6 +136,22 @@ describe("rate limits", () => {
       headers: { "Content-Type": "application/json", Authorization: `Bearer ${other.access_token}` },
     });
     expect(otherCreate.status).toBe(201);
+  });
+
+  it("RealWorld writes share the user's write limit: the 4th favourite is a 429 in RealWorld's shape", async () => {
+    const author = await registerConduitUser();
+    const reader = await registerConduitUser();
+    const article = await createArticle(author.token);
+    const favourite = (method: "POST" | "DELETE") =>
+      strictly("POST_WRITE_USER_LIMITER", `/api/articles/${article.slug}/favorite`, {
+        method,
+        headers: { Authorization: `Token ${reader.token}` },
+      });
+    for (const method of ["POST", "DELETE", "POST"] as const) expect((await favourite(method)).status).toBe(200);
+    const limited = await favourite("DELETE");
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("Retry-After")).toBe("60");
+    expect(await limited.json()).toEqual({ errors: { body: ["Too many requests, try again later"] } });
   });
 
   it("a limiter that errors lets the request through and logs it", async () => {

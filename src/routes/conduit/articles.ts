@@ -15,9 +15,8 @@ import {
   writeArticle,
 } from "../../domain/articles";
 import { addComment, commentsOn, removeComment } from "../../domain/comments";
-import { requireUser, type WithUser } from "../../middleware/auth";
+import { requireUser } from "../../middleware/auth";
 import { jsonBody } from "../../middleware/json-body";
-import { rateLimit } from "../../middleware/rate-limit";
 import { validate } from "../../middleware/validate";
 import { describeRoute } from "../../openapi/annotations";
 import { PUBLIC_READ_HEADERS } from "../../openapi/responses";
@@ -35,6 +34,7 @@ import {
   updateArticleSchema,
 } from "../../schemas/conduit";
 import { POST_BODY_MAX_BYTES } from "../posts";
+import { writeLimit } from "./limits";
 import { toArticle, toArticleListItem, toComment } from "./render";
 
 const ARTICLE_RESPONSE = { status: 200, description: "The article", schema: articleResponseSchema } as const;
@@ -43,8 +43,6 @@ const ARTICLES_RESPONSE = {
   description: "A page of articles, newest first, and how many there are in all",
   schema: articlesResponseSchema,
 } as const;
-
-const writeLimit = rateLimit<WithUser>("POST_WRITE_USER_LIMITER", (c) => c.var.user.id);
 
 /** Articles, their favourites and their comments. */
 export const conduitArticleRoutes = new Hono<AppEnv>()
@@ -185,9 +183,10 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
       tag: "conduit",
       auth: "required",
       success: ARTICLE_RESPONSE,
-      errors: [404],
+      errors: [404, 429],
     }),
     requireUser,
+    writeLimit,
     validate("param", slugParamSchema),
     async (c) => {
       const article = await favoriteArticle(c.var.domain, c.var.user, c.req.valid("param").slug);
@@ -202,9 +201,10 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
       tag: "conduit",
       auth: "required",
       success: ARTICLE_RESPONSE,
-      errors: [404],
+      errors: [404, 429],
     }),
     requireUser,
+    writeLimit,
     validate("param", slugParamSchema),
     async (c) => {
       const article = await unfavoriteArticle(c.var.domain, c.var.user, c.req.valid("param").slug);
@@ -263,9 +263,10 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
       tag: "conduit",
       auth: "required",
       success: { status: 204, description: "Deleted" },
-      errors: [403, 404, 422],
+      errors: [403, 404, 422, 429],
     }),
     requireUser,
+    writeLimit,
     validate("param", commentParamSchema),
     async (c) => {
       const { slug, id } = c.req.valid("param");

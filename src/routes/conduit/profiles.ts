@@ -9,6 +9,7 @@ import { validate } from "../../middleware/validate";
 import { describeRoute } from "../../openapi/annotations";
 import { PUBLIC_READ_HEADERS } from "../../openapi/responses";
 import { profileResponseSchema, usernameParamSchema } from "../../schemas/conduit";
+import { writeLimit } from "./limits";
 import { toProfile } from "./render";
 
 const PROFILE_RESPONSE = { status: 200, description: "The profile", schema: profileResponseSchema } as const;
@@ -45,9 +46,10 @@ export const conduitProfileRoutes = new Hono<AppEnv>()
       tag: "conduit",
       auth: "required",
       success: PROFILE_RESPONSE,
-      errors: [404, 422],
+      errors: [404, 422, 429],
     }),
     requireUser,
+    writeLimit,
     validate("param", usernameParamSchema),
     async (c) => {
       const profile = await followProfile(c.var.domain, c.var.user, c.req.valid("param").username);
@@ -62,9 +64,10 @@ export const conduitProfileRoutes = new Hono<AppEnv>()
       tag: "conduit",
       auth: "required",
       success: PROFILE_RESPONSE,
-      errors: [404, 422],
+      errors: [404, 422, 429],
     }),
     requireUser,
+    writeLimit,
     validate("param", usernameParamSchema),
     async (c) => {
       const profile = await unfollowProfile(c.var.domain, c.var.user, c.req.valid("param").username);
