@@ -13,7 +13,7 @@ import { isoNow } from "../lib/ids";
 import type { DomainContext } from "./context";
 import { can } from "./permissions";
 import { createPost, deletePostForGood, editPost } from "./posts";
-import type { Actor, UserActor } from "./vocabulary";
+import { type Actor, type UserActor, viewerIdOf } from "./vocabulary";
 
 /**
  * Articles: posts as the RealWorld surface shows them. Only published posts are articles; every
@@ -28,8 +28,6 @@ export type ArticleChanges = { title?: string; description?: string; body?: stri
 /** Most tags `GET /api/tags` lists. */
 export const POPULAR_TAGS_MAX = 100;
 
-const viewerOf = (actor: Actor) => (actor.kind === "user" ? actor.id : undefined);
-
 function articleNotFound(slug: string): NotFoundError {
   return new NotFoundError("Article not found", { resource: "article", slug });
 }
@@ -41,7 +39,7 @@ export function normaliseTags(tagList: readonly string[] | undefined): string[] 
 
 /** The published article with this slug, as the actor sees it; anything else does not exist. */
 export async function findArticle(ctx: DomainContext, actor: Actor, slug: string): Promise<ArticleRow> {
-  const article = await findArticleBySlug(ctx.db, slug, viewerOf(actor));
+  const article = await findArticleBySlug(ctx.db, slug, viewerIdOf(actor));
   if (article?.status !== "published") throw articleNotFound(slug);
   return article;
 }
@@ -52,7 +50,7 @@ export function listPublishedArticles(
   filter: Omit<ArticleFilter, "followedBy">,
   page: ArticlePage,
 ) {
-  return listArticles(ctx.db, filter, page, viewerOf(actor));
+  return listArticles(ctx.db, filter, page, viewerIdOf(actor));
 }
 
 /** Articles by the authors the user follows, newest first. */

@@ -5,11 +5,9 @@ import { isoNow } from "../lib/ids";
 import { findArticle } from "./articles";
 import type { DomainContext } from "./context";
 import { authorize } from "./permissions";
-import type { Actor, UserActor } from "./vocabulary";
+import { type Actor, type UserActor, viewerIdOf } from "./vocabulary";
 
 /** Comments on articles: readable wherever the article is; written by users and admins. */
-
-const viewerOf = (actor: Actor) => (actor.kind === "user" ? actor.id : undefined);
 
 function commentNotFound(id: number): NotFoundError {
   return new NotFoundError("Comment not found", { resource: "comment", id });
@@ -18,7 +16,7 @@ function commentNotFound(id: number): NotFoundError {
 /** The article and its comments, oldest first. */
 export async function commentsOn(ctx: DomainContext, actor: Actor, slug: string) {
   const article = await findArticle(ctx, actor, slug);
-  return { article, comments: await listCommentsQuery(ctx.db, article.id, viewerOf(actor)) };
+  return { article, comments: await listCommentsQuery(ctx.db, article.id, viewerIdOf(actor)) };
 }
 
 export async function addComment(ctx: DomainContext, user: UserActor, slug: string, body: string): Promise<CommentRow> {

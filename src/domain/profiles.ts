@@ -3,7 +3,7 @@ import { addFollow, findProfile, type ProfileRow, removeFollow } from "../db/pro
 import { NotFoundError, ValidationError } from "../errors";
 import { isoNow } from "../lib/ids";
 import type { DomainContext } from "./context";
-import type { Actor, UserActor } from "./vocabulary";
+import { type Actor, type UserActor, viewerIdOf } from "./vocabulary";
 
 /**
  * Profiles and follows. Following is personal (it changes nothing anyone else sees), so it
@@ -16,7 +16,7 @@ function profileNotFound(handle: string): NotFoundError {
 }
 
 export async function findProfileOf(ctx: DomainContext, actor: Actor, handle: string): Promise<ProfileRow> {
-  const profile = await findProfile(ctx.db, handle, actor.kind === "user" ? actor.id : undefined);
+  const profile = await findProfile(ctx.db, handle, viewerIdOf(actor));
   if (!profile) throw profileNotFound(handle);
   return profile;
 }

@@ -15,3 +15,6 @@ export type OneTimeTokenPurpose = (typeof ONE_TIME_TOKEN_PURPOSES)[number];
 /** Who is calling. Anonymous callers are a value, not a missing one, so every check handles them. */
 export type Actor = { kind: "anonymous" } | { kind: "user"; id: string; role: Role };
 export type UserActor = Extract<Actor, { kind: "user" }>;
+
+/** The signed-in caller's id, for reads whose answer depends on who asks (favourited, following). */
+export const viewerIdOf = (actor: Actor): string | undefined => (actor.kind === "user" ? actor.id : undefined);
