@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
-import { api, BASE, createAdmin, expectError, json } from "../helpers";
+import { api, BASE, createAdmin, createUser, expectError, json } from "../helpers";
 import {
   conduit,
   errorsOf,
@@ -75,6 +75,15 @@ describe("POST /api/users", () => {
     const username = `${uniqueUsername("A.b-C_")}${"x".repeat(40)}`.slice(0, 40);
     const user = await userOf(await register({ username, email: uniqueConduitEmail(), password: PASSWORD }), 201);
     expect(user.username).toBe(username);
+  });
+
+  it("a username shaped like an account id → 422: /v1 accounts without one are shown under their id", async () => {
+    const v1 = await createUser();
+    const response = await register({ username: v1.id, email: uniqueConduitEmail(), password: PASSWORD });
+    expect(await errorsOf(response, 422)).toEqual(["user.username must not look like an account id"]);
+    // The /v1 account is still the one its id names.
+    const profile = await conduit(`/profiles/${v1.id}`);
+    expect(((await profile.json()) as { profile: { username: string } }).profile.username).toBe(v1.id);
   });
 
   it("duplicate email (in any case) → 422 email has already been taken", async () => {
