@@ -15,6 +15,9 @@ export type LogFields = {
   warnings?: string[];
 };
 
+/** What a signed-in request proved: its token, and when that token was issued. */
+export type Credentials = { token: string; issuedAtMs: number };
+
 export type AppEnv = {
   Bindings: Cloudflare.Env;
   Variables: {
@@ -25,6 +28,8 @@ export type AppEnv = {
     /** What the domain's operations need (src/domain/context.ts). */
     domain: DomainContext;
     actor: Actor;
+    /** The verified access token a signed-in request carried, set with `actor`. */
+    credentials?: Credentials;
     log: LogFields;
     timings: Timings;
   };

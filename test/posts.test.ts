@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../src/app";
-import { POST_BODY_MAX_BYTES } from "../src/routes/posts";
+import { POST_BODY_MAX_BYTES } from "../src/middleware/json-body";
 import { api, BASE, createAdmin, createPost, createUser, expectError, json, type Session, withRole } from "./helpers";
 
 type PostStatus = "draft" | "published" | "archived";

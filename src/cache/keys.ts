@@ -11,8 +11,11 @@ export const cacheKeys = {
   list: (normalisedQuery: string) => `cache:list:${normalisedQuery}`,
   /** A RealWorld article as anonymous callers see it, by slug. */
   article: (slug: string) => `cache:api:article:${slug}`,
-  /** A RealWorld profile as anonymous callers see it, by handle (any case). */
-  profile: (handle: string) => `cache:api:profile:${handle.toLowerCase()}`,
+  /**
+   * A RealWorld profile as anonymous callers see it, by the handle exactly as asked: the key never
+   * folds what the query does not fold the same way.
+   */
+  profile: (handle: string) => `cache:api:profile:${handle}`,
 } as const;
 
 export const generationKeys = {

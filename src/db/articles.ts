@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { ARTICLE_STATUS } from "../domain/vocabulary";
 import type { Db } from "./client";
 import { favorites, follows, posts, postTags, tags, users } from "./schema";
 
@@ -86,7 +87,7 @@ export type ArticleFilter = {
 /** Only published posts exist on the RealWorld surface. */
 function listCondition(filter: ArticleFilter): SQL | undefined {
   return and(
-    eq(posts.status, "published"),
+    eq(posts.status, ARTICLE_STATUS),
     filter.author === undefined ? undefined : eq(posts.authorId, userIdByHandle(filter.author)),
     filter.tag === undefined
       ? undefined
@@ -147,7 +148,7 @@ export const popularTagsQuery = (db: Db, max: number) =>
     .select({ name: tags.name })
     .from(tags)
     .innerJoin(postTags, eq(postTags.tagId, tags.id))
-    .innerJoin(posts, and(eq(posts.id, postTags.postId), eq(posts.status, "published")))
+    .innerJoin(posts, and(eq(posts.id, postTags.postId), eq(posts.status, ARTICLE_STATUS)))
     .groupBy(tags.id)
     .orderBy(desc(sql`count(*)`), asc(tags.name))
     .limit(max);

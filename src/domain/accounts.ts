@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { hashPassword, verifyPassword } from "../auth/password";
 import { revokeAccessTokens } from "../auth/revocation";
 import { retiredByAuthorChange, type WriteResult, writeThenRetire } from "../cache/invalidation";
-import { isUniqueViolation } from "../db/errors";
+import { isForeignKeyViolation, isUniqueViolation } from "../db/errors";
 import { revokeAllForUser } from "../db/refresh-tokens";
 import { type UserRow, users } from "../db/schema";
 import {
@@ -71,6 +71,26 @@ async function endAccessTokens(ctx: DomainContext, userId: string): Promise<numb
   return revokedBeforeMs;
 }
 
+/**
+ * Runs a write that points at the caller's account and at `target` (a favourite, a comment, a
+ * follow). If one of them is gone, the write fails on its foreign key: a token outlives its
+ * account for up to KV's propagation time elsewhere, so when the caller's account went it is a
+ * 401, as for any request of a deleted account; otherwise the target went meanwhile (`targetGone`).
+ */
+export async function writeReferencing<T>(
+  ctx: DomainContext,
+  actor: UserActor,
+  write: () => Promise<T>,
+  targetGone: () => Error,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!isForeignKeyViolation(error)) throw error;
+    throw (await findUserById(ctx.db, actor.id)) ? targetGone() : new AuthenticationError("Account no longer exists");
+  }
+}
+
 export async function ownAccount(ctx: DomainContext, actor: UserActor): Promise<UserRow> {
   const user = await findUserById(ctx.db, actor.id);
   if (!user) throw new AuthenticationError("Account no longer exists");
@@ -88,10 +108,13 @@ export type OwnAccountChanges = {
 };
 
 /**
- * How a password change is proven. `/v1` asks for the current password; the RealWorld spec has
- * no field for it, so there the signed-in session is the proof (stated in the README).
+ * How a password (or email) change is proven. `/v1` asks for the current password. The RealWorld
+ * spec has no field for it, so there a recent sign-in is the proof: a token issued within
+ * `RECENT_SIGN_IN_MS`, so that a token lifted from a client cannot take the account over.
  */
-export type PasswordProof = "current-password" | "session";
+export type PasswordProof = { kind: "current-password" } | { kind: "recent-sign-in"; signedInAtMs: number };
+
+export const RECENT_SIGN_IN_MS = 5 * 60 * 1000;
 
 /** The account after the change, and when its older tokens stopped working (if they did). */
 export type ChangedAccount = { user: UserRow; tokensRevokedAtMs?: number };
@@ -104,10 +127,14 @@ export async function changeOwnAccount(
   ctx: DomainContext,
   actor: UserActor,
   body: OwnAccountChanges,
-  proof: PasswordProof = "current-password",
+  proof: PasswordProof = { kind: "current-password" },
 ): Promise<ChangedAccount> {
   const { db } = ctx;
   const user = await ownAccount(ctx, actor);
+  const sensitive = body.password !== undefined || (body.email !== undefined && body.email !== user.email);
+  if (sensitive && proof.kind === "recent-sign-in" && Date.now() - proof.signedInAtMs > RECENT_SIGN_IN_MS) {
+    throw new AuthenticationError("Sign in again to change your password or email");
+  }
   const changes: UserChanges = {};
   if (body.name !== undefined) changes.name = body.name;
   if (body.username !== undefined) changes.username = body.username;
@@ -117,7 +144,8 @@ export async function changeOwnAccount(
     changes.email = body.email;
     changes.emailVerifiedAt = null;
   }
-  const proven = proof === "session" || (await verifyPassword(body.currentPassword ?? "", user.passwordHash));
+  const proven =
+    proof.kind === "recent-sign-in" || (await verifyPassword(body.currentPassword ?? "", user.passwordHash));
   if (body.password !== undefined && proven) {
     changes.passwordHash = await hashPassword(body.password);
   } else if (body.password !== undefined && !(await verifyPassword(body.password, user.passwordHash))) {

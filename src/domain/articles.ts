@@ -10,10 +10,11 @@ import {
 } from "../db/articles";
 import { NotFoundError } from "../errors";
 import { isoNow } from "../lib/ids";
+import { writeReferencing } from "./accounts";
 import type { DomainContext } from "./context";
 import { can } from "./permissions";
 import { createPost, deletePostForGood, editPost } from "./posts";
-import { type Actor, type UserActor, viewerIdOf } from "./vocabulary";
+import { type Actor, ARTICLE_STATUS, type UserActor, viewerIdOf } from "./vocabulary";
 
 /**
  * Articles: posts as the RealWorld surface shows them. Only published posts are articles; every
@@ -28,7 +29,7 @@ export type ArticleChanges = { title?: string; description?: string; body?: stri
 /** Most tags `GET /api/tags` lists. */
 export const POPULAR_TAGS_MAX = 100;
 
-function articleNotFound(slug: string): NotFoundError {
+export function articleNotFound(slug: string): NotFoundError {
   return new NotFoundError("Article not found", { resource: "article", slug });
 }
 
@@ -40,7 +41,7 @@ export function normaliseTags(tagList: readonly string[] | undefined): string[] 
 /** The published article with this slug, as the actor sees it; anything else does not exist. */
 export async function findArticle(ctx: DomainContext, actor: Actor, slug: string): Promise<ArticleRow> {
   const article = await findArticleBySlug(ctx.db, slug, viewerIdOf(actor));
-  if (article?.status !== "published") throw articleNotFound(slug);
+  if (article?.status !== ARTICLE_STATUS) throw articleNotFound(slug);
   return article;
 }
 
@@ -63,7 +64,7 @@ export async function writeArticle(ctx: DomainContext, user: UserActor, input: N
     title: input.title,
     description: input.description,
     content: input.body,
-    status: "published",
+    status: ARTICLE_STATUS,
     tags: normaliseTags(input.tagList) ?? [],
   });
   if (outcome.kind !== "created") throw new Error("an article is never created idempotently");
@@ -100,10 +101,13 @@ export async function removeArticle(ctx: DomainContext, user: UserActor, slug: s
 /** Favouriting changes the count every reader sees: the post's entry and list pages retire. */
 async function setFavorite(ctx: DomainContext, user: UserActor, slug: string, favorite: boolean) {
   const article = await findArticle(ctx, user, slug);
-  await writeThenRetire(
-    ctx.cache,
-    () => (favorite ? addFavorite(ctx.db, user.id, article.id, isoNow()) : removeFavorite(ctx.db, user.id, article.id)),
-    () => retiredByFavorite(article.id),
+  const write = () =>
+    favorite ? addFavorite(ctx.db, user.id, article.id, isoNow()) : removeFavorite(ctx.db, user.id, article.id);
+  await writeReferencing(
+    ctx,
+    user,
+    () => writeThenRetire(ctx.cache, write, () => retiredByFavorite(article.id)),
+    () => articleNotFound(slug),
   );
   return findArticle(ctx, user, slug);
 }

@@ -2,7 +2,8 @@ import { retiredByComment, writeThenRetire } from "../cache/invalidation";
 import { type CommentRow, deleteComment, findCommentQuery, insertComment, listCommentsQuery } from "../db/comments";
 import { NotFoundError } from "../errors";
 import { isoNow } from "../lib/ids";
-import { findArticle } from "./articles";
+import { writeReferencing } from "./accounts";
+import { articleNotFound, findArticle } from "./articles";
 import type { DomainContext } from "./context";
 import { authorize } from "./permissions";
 import { type Actor, type UserActor, viewerIdOf } from "./vocabulary";
@@ -22,10 +23,16 @@ export async function commentsOn(ctx: DomainContext, actor: Actor, slug: string)
 export async function addComment(ctx: DomainContext, user: UserActor, slug: string, body: string): Promise<CommentRow> {
   authorize(user, "comment:create", "Your role may not comment");
   const article = await findArticle(ctx, user, slug);
-  const inserted = await writeThenRetire(
-    ctx.cache,
-    () => insertComment(ctx.db, article.id, user.id, body, isoNow()),
-    () => retiredByComment(article.id),
+  const inserted = await writeReferencing(
+    ctx,
+    user,
+    () =>
+      writeThenRetire(
+        ctx.cache,
+        () => insertComment(ctx.db, article.id, user.id, body, isoNow()),
+        () => retiredByComment(article.id),
+      ),
+    () => articleNotFound(slug),
   );
   const [comment] = await findCommentQuery(ctx.db, article.id, inserted.id, user.id);
   if (!comment) throw commentNotFound(inserted.id);

@@ -149,9 +149,10 @@ export async function editPost(
   if (ifMatch !== undefined && !ifMatchHolds(ifMatch, postEtag(found))) throw stale(found);
   const expectedVersion = ifMatch === undefined ? undefined : found.post.version;
   const { tags, ...columns } = changes;
-  // Tags only change along with a matching update; an If-Match edit never carries tags.
-  const tagStatements =
-    tags === undefined || expectedVersion !== undefined ? [] : setTagsStatements(ctx.db, id, tags, true);
+  // The tag statements would run even when the version check stops the update, so the two never
+  // come together (no surface sends both: /v1 has no tags, /api no If-Match).
+  if (tags !== undefined && expectedVersion !== undefined) throw new Error("tags cannot change under If-Match");
+  const tagStatements = tags === undefined ? [] : setTagsStatements(ctx.db, id, tags, true);
   const updated = await writeThenRetire(
     ctx.cache,
     () => updatePost(ctx.db, id, columns, expectedVersion, isoNow(), tagStatements),

@@ -2,6 +2,7 @@ import { retiredByFollow, writeThenRetire } from "../cache/invalidation";
 import { addFollow, findProfile, type ProfileRow, removeFollow } from "../db/profiles";
 import { NotFoundError, ValidationError } from "../errors";
 import { isoNow } from "../lib/ids";
+import { writeReferencing } from "./accounts";
 import type { DomainContext } from "./context";
 import { type Actor, type UserActor, viewerIdOf } from "./vocabulary";
 
@@ -26,10 +27,13 @@ async function setFollow(ctx: DomainContext, user: UserActor, handle: string, fo
   if (profile.id === user.id) {
     throw new ValidationError("You cannot follow yourself", [{ path: "username", message: "is your own" }]);
   }
-  await writeThenRetire(
-    ctx.cache,
-    () => (follow ? addFollow(ctx.db, user.id, profile.id, isoNow()) : removeFollow(ctx.db, user.id, profile.id)),
-    () => retiredByFollow(user.id),
+  const write = () =>
+    follow ? addFollow(ctx.db, user.id, profile.id, isoNow()) : removeFollow(ctx.db, user.id, profile.id);
+  await writeReferencing(
+    ctx,
+    user,
+    () => writeThenRetire(ctx.cache, write, () => retiredByFollow(user.id)),
+    () => profileNotFound(handle),
   );
   return { ...profile, following: follow ? 1 : 0 };
 }

@@ -8,6 +8,12 @@ export type Role = (typeof ROLES)[number];
 export const POST_STATUSES = ["draft", "published", "archived"] as const;
 export type PostStatus = (typeof POST_STATUSES)[number];
 
+/**
+ * The status a post has to be an article of the RealWorld surface: drafts and archived posts do
+ * not exist there, not even for their authors.
+ */
+export const ARTICLE_STATUS = "published" satisfies PostStatus;
+
 /** What a one-time token (mailed link) may be used for, once. */
 export const ONE_TIME_TOKEN_PURPOSES = ["password_reset", "email_verification"] as const;
 export type OneTimeTokenPurpose = (typeof ONE_TIME_TOKEN_PURPOSES)[number];

@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../app-env";
+import type { AppEnv, Credentials } from "../app-env";
 import { verifyAccessToken } from "../auth/access-token";
 import { isRevoked } from "../auth/revocation";
 import type { UserActor } from "../domain/vocabulary";
@@ -38,6 +38,7 @@ function authenticateWith(scheme: RegExp) {
         throw new AuthenticationError("Access token has been revoked");
       }
       c.set("actor", { kind: "user", id: userId, role });
+      c.set("credentials", { token, issuedAtMs });
       c.var.log.userId = userId;
     }
     await next();
@@ -53,16 +54,20 @@ async function revokedFailClosed(kv: KVNamespace, userId: string, issuedAtMs: nu
   }
 }
 
-/** What `requireUser` adds: the signed-in caller, typed as one. */
-export type WithUser = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variables"] & { user: UserActor } };
+/** What `requireUser` adds: the signed-in caller and its credentials, typed as present. */
+export type WithUser = {
+  Bindings: AppEnv["Bindings"];
+  Variables: AppEnv["Variables"] & { user: UserActor; credentials: Credentials };
+};
 
 /**
  * After `authenticate`: 401 for anonymous callers. Handlers after it read the caller as
  * `c.var.user`, whose type says it is signed in, so they check nothing again.
  */
 export const requireUser = createMiddleware<WithUser>(async (c, next) => {
-  const { actor } = c.var;
-  if (actor.kind !== "user") throw new AuthenticationError();
+  const { actor, credentials } = c.var;
+  if (actor.kind !== "user" || !credentials) throw new AuthenticationError();
   c.set("user", actor);
+  c.set("credentials", credentials);
   await next();
 });

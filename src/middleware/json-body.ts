@@ -5,6 +5,12 @@ import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from
 /** The contract's default request body limit. */
 export const DEFAULT_BODY_MAX_BYTES = 64 * 1024;
 
+/**
+ * Post (and article) bodies may carry 100,000 characters of content; escaped as JSON (`\uXXXX`,
+ * 6 bytes per UTF-16 unit) that is up to 600,000 bytes, so their writes get a larger limit.
+ */
+export const POST_BODY_MAX_BYTES = 640 * 1024;
+
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
 async function readLimited(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array> {

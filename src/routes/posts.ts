@@ -12,7 +12,7 @@ import { postEtag } from "../lib/etag";
 import { toPage } from "../lib/pagination";
 import { sendJson } from "../lib/send-json";
 import { requireUser, type WithUser } from "../middleware/auth";
-import { jsonBody } from "../middleware/json-body";
+import { jsonBody, POST_BODY_MAX_BYTES } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
@@ -26,12 +26,6 @@ import {
   postSchema,
   updatePostSchema,
 } from "../schemas/posts";
-
-/**
- * Post bodies may carry 100,000 characters of content; escaped as JSON (`\uXXXX`, 6 bytes per
- * UTF-16 unit) that is up to 600,000 bytes, so post writes get a larger limit than the default.
- */
-export const POST_BODY_MAX_BYTES = 640 * 1024;
 
 const idempotencyHeaderSchema = z.object({ "idempotency-key": z.optional(idempotencyKeySchema) });
 

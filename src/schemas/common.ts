@@ -13,7 +13,8 @@ export function text(min: number, max: number) {
     z.maxLength(max),
     z.refine((value) => value.isWellFormed(), "must be valid Unicode (no lone surrogates)"),
     z.refine((value) => !value.includes("\u0000"), "must not contain NUL characters"),
-    z.refine((value) => value.length < min || value.trim().length > 0, "must not be blank"),
+    // Blank means whitespace only; an empty string is for `min` to allow or refuse.
+    z.refine((value) => value.length === 0 || value.trim().length > 0, "must not be blank"),
   );
 }
 

@@ -11,14 +11,13 @@ import { emailSchema, passwordSchema } from "./users";
 /** Account ids are UUIDs; a `/v1` user without a username is known by theirs (db/articles.ts). */
 const LOOKS_LIKE_AN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export const usernameSchema = z
-  .string()
-  .check(
-    z.regex(/^[A-Za-z0-9_.-]{1,40}$/, "must be 1 to 40 letters, digits, '_', '.' or '-'"),
-    // Else one could take the handle another account is shown under.
-    z.refine((name) => !LOOKS_LIKE_AN_ID.test(name), "must not look like an account id"),
-    z.meta({ example: "jake" }),
-  );
+export const usernameSchema = z.string().check(
+  // At least one letter or digit: `.` and `..` would be dot segments in /api/profiles/:username.
+  z.regex(/^(?=.*[A-Za-z0-9])[A-Za-z0-9_.-]{1,40}$/, "must be 1 to 40 letters, digits, '_', '.' or '-'"),
+  // Else one could take the handle another account is shown under.
+  z.refine((name) => !LOOKS_LIKE_AN_ID.test(name), "must not look like an account id"),
+  z.meta({ example: "jake" }),
+);
 const bioSchema = z.nullable(text(0, 2000));
 const imageSchema = z.nullable(
   z.string().check(

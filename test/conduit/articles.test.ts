@@ -173,6 +173,12 @@ describe("POST /api/articles", () => {
       .run();
     expect((await send()).status).toBe(201);
   });
+
+  it("an empty description is a description (posts from /v1 have one too)", async () => {
+    const author = await registerConduitUser();
+    const response = await post(author.token, { title: "Untold", description: "", body: "b" });
+    expect((await articleFrom(response, 201)).description).toBe("");
+  });
 });
 
 describe("GET /api/articles/:slug", () => {

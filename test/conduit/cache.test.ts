@@ -113,6 +113,19 @@ describe("anonymous reads go through the cache", () => {
   });
 });
 
+describe("no query can fill another query's entry", () => {
+  it("?author= spelled so that only JavaScript folds it (Kelvin sign K) finds nothing and leaves the real page alone", async () => {
+    const author = await registerConduitUser({ username: `kate${Math.random().toString(36).slice(2, 8)}` });
+    await createArticle(author.token);
+    const lookalike = author.username.replace("k", "\u212a");
+    expect(lookalike.toLowerCase()).toBe(author.username);
+    const odd = await conduitSettled(`/articles?author=${encodeURIComponent(lookalike)}`);
+    expect((await json<ArticlePage>(odd)).articlesCount).toBe(0);
+    const real = await conduitSettled(`/articles?author=${author.username}`);
+    expect((await json<ArticlePage>(real)).articlesCount).toBe(1);
+  });
+});
+
 describe("reads with a token are personal", () => {
   it("BYPASS and private, no-store on lists, article, tags, profile, feed — and they fill nothing", async () => {
     const [author, reader] = [await registerConduitUser(), await registerConduitUser()];

@@ -338,4 +338,24 @@ describe("tokens: revocation and deactivation apply on /api", () => {
     await errorsOf(await conduit(`/profiles/${user.username}`), 404);
     await errorsOf(await conduit(`/articles/${article.slug}`), 404);
   });
+
+  it("an account deleted elsewhere (its token not yet revoked here): favourite, comment and follow are 401, not 500", async () => {
+    const author = await registerConduitUser();
+    const article = await createArticle(author.token);
+    const gone = await registerConduitUser();
+    // As if deleted at another location: the row is gone, this location has no revocation marker yet.
+    await env.DB.prepare("delete from users where username = ?").bind(gone.username).run();
+    const writes = [
+      conduit(`/articles/${article.slug}/favorite`, { method: "POST", token: gone.token }),
+      conduit(`/articles/${article.slug}/comments`, {
+        method: "POST",
+        token: gone.token,
+        body: { comment: { body: "x" } },
+      }),
+      conduit(`/profiles/${author.username}/follow`, { method: "POST", token: gone.token }),
+    ];
+    for (const response of await Promise.all(writes)) {
+      expect(await errorsOf(response, 401)).toEqual(["Account no longer exists"]);
+    }
+  });
 });

@@ -86,6 +86,13 @@ describe("POST /api/users", () => {
     expect(((await profile.json()) as { profile: { username: string } }).profile.username).toBe(v1.id);
   });
 
+  it("usernames made only of '.', '_' or '-' → 422 ('..' would be a dot segment in /api/profiles/..)", async () => {
+    for (const username of [".", "..", "_-_"]) {
+      const response = await register({ username, email: uniqueConduitEmail(), password: PASSWORD });
+      expect(await errorsOf(response, 422)).toEqual(["user.username must be 1 to 40 letters, digits, '_', '.' or '-'"]);
+    }
+  });
+
   it("duplicate email (in any case) → 422 email has already been taken", async () => {
     const first = await registerConduitUser();
     const response = await register({
@@ -256,6 +263,28 @@ describe("GET /api/user", () => {
 });
 
 describe("PUT /api/user", () => {
+  it('an empty bio is a bio (a settings form sends ""); a bio of spaces only is not', async () => {
+    const registered = await registerConduitUser();
+    expect((await userOf(await updateUser(registered.token, { bio: "" }))).bio).toBe("");
+    expect(await errorsOf(await updateUser(registered.token, { bio: "   " }), 422)).toEqual([
+      "user.bio must not be blank",
+    ]);
+  });
+
+  it("a new password or email needs a token from the last 5 minutes; bio, image, username and the same email do not", async () => {
+    const registered = await registerConduitUser();
+    const older = await tokenIssuedAgo(registered, 6 * 60);
+    const again = ["Sign in again to change your password or email"];
+    expect(await errorsOf(await updateUser(older, { password: "a brand new password" }), 401)).toEqual(again);
+    expect(await errorsOf(await updateUser(older, { email: uniqueConduitEmail() }), 401)).toEqual(again);
+    // Nothing changed: the original password still logs in, the email is the same.
+    expect((await loginConduit(registered.email, registered.password)).status).toBe(200);
+    const fine = await userOf(await updateUser(older, { bio: "still me", email: registered.email }));
+    expect([fine.bio, fine.email]).toEqual(["still me", registered.email]);
+    const fresh = await tokenIssuedAgo(registered, 4 * 60);
+    expect((await updateUser(fresh, { password: "a brand new password" })).status).toBe(200);
+  });
+
   it("sets bio and image, and null clears them", async () => {
     const registered = await registerConduitUser();
     const set = await userOf(

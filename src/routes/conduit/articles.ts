@@ -16,7 +16,7 @@ import {
 } from "../../domain/articles";
 import { addComment, commentsOn, removeComment } from "../../domain/comments";
 import { requireUser } from "../../middleware/auth";
-import { jsonBody } from "../../middleware/json-body";
+import { jsonBody, POST_BODY_MAX_BYTES } from "../../middleware/json-body";
 import { validate } from "../../middleware/validate";
 import { describeRoute } from "../../openapi/annotations";
 import { PUBLIC_READ_HEADERS } from "../../openapi/responses";
@@ -33,7 +33,6 @@ import {
   slugParamSchema,
   updateArticleSchema,
 } from "../../schemas/conduit";
-import { POST_BODY_MAX_BYTES } from "../posts";
 import { writeLimit } from "./limits";
 import { toArticle, toArticleListItem, toComment } from "./render";
 
@@ -61,13 +60,8 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
     validate("query", listArticlesQuerySchema),
     async (c) => {
       const { tag, author, favorited, limit, offset } = c.req.valid("query");
-      const key = normaliseQuery("api/articles", {
-        tag,
-        author: author?.toLowerCase(),
-        favorited: favorited?.toLowerCase(),
-        limit,
-        offset,
-      });
+      // The key names the filters exactly as the query uses them (no folding the SQL would not do).
+      const key = normaliseQuery("api/articles", { tag, author, favorited, limit, offset });
       return serveList(c, key, dependencies.globalList(), async () => {
         const filter = { tag, author, favoritedBy: favorited };
         const { rows, total } = await listPublishedArticles(c.var.domain, c.var.actor, filter, { limit, offset });

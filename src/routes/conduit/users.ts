@@ -9,14 +9,10 @@ import { clientIp, enforceRateLimit, rateLimit } from "../../middleware/rate-lim
 import { validate } from "../../middleware/validate";
 import { describeRoute } from "../../openapi/annotations";
 import { loginUserSchema, newUserSchema, updateUserSchema, userResponseSchema } from "../../schemas/conduit";
+import { writeLimit } from "./limits";
 import { toConduitUser } from "./render";
 
 const USER_RESPONSE = { description: "The user, with a token", schema: userResponseSchema };
-
-/** The token the request carried, handed back as the spec's `user.token`. */
-function presentedToken(header: string | undefined): string {
-  return header?.trim().split(/ +/)[1] ?? "";
-}
 
 /** Sign-up, sign-in and the current user. Same accounts, tokens and limits as `/v1`. */
 export const conduitUserRoutes = new Hono<AppEnv>()
@@ -71,7 +67,8 @@ export const conduitUserRoutes = new Hono<AppEnv>()
     requireUser,
     async (c) => {
       const user = await ownAccount(c.var.domain, c.var.user);
-      return c.json({ user: toConduitUser(user, presentedToken(c.req.header("Authorization"))) });
+      // The spec hands the current token back.
+      return c.json({ user: toConduitUser(user, c.var.credentials.token) });
     },
   )
   .put(
@@ -79,23 +76,25 @@ export const conduitUserRoutes = new Hono<AppEnv>()
     describeRoute({
       summary: "Update current user",
       description:
-        "A new password ends every session, this one included; the response then carries a new token. A new email is unverified again.",
+        "A new password or email needs a token issued in the last 5 minutes (sign in again). A new password ends every session, this one included; the response then carries a new token. A new email is unverified again.",
       tag: "conduit",
       auth: "required",
       success: { status: 200, ...USER_RESPONSE },
-      errors: [422],
+      errors: [422, 429],
     }),
     requireUser,
+    writeLimit,
     jsonBody(),
     validate("json", updateUserSchema),
     async (c) => {
-      const { user: actor, domain, settings } = c.var;
+      const { user: actor, domain, settings, credentials } = c.var;
       const changes = c.req.valid("json").user;
-      const { user, tokensRevokedAtMs } = await changeOwnAccount(domain, actor, changes, "session");
+      const proof = { kind: "recent-sign-in", signedInAtMs: credentials.issuedAtMs } as const;
+      const { user, tokensRevokedAtMs } = await changeOwnAccount(domain, actor, changes, proof);
       // The old token was just revoked: the new one must be issued after the marker's millisecond.
       const token =
         tokensRevokedAtMs === undefined
-          ? presentedToken(c.req.header("Authorization"))
+          ? credentials.token
           : await signAccessToken(settings, user, Math.max(Date.now(), tokensRevokedAtMs + 1));
       return c.json({ user: toConduitUser(user, token) });
     },
