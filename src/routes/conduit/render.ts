@@ -13,7 +13,8 @@ import type {
 
 /**
  * The RealWorld shapes, built from rows explicitly (a row never reaches a response, so a password
- * hash cannot either). A `/v1` user who never chose a username shows their id as one.
+ * hash cannot either). A `/v1` user who never chose a username shows their id as one: the queries
+ * compute that as `handleOf` (db/articles.ts); `toConduitUser` gets a whole row and does the same.
  */
 
 type ProfileJson = z.infer<typeof profileSchema>;
