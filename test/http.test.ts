@@ -188,6 +188,28 @@ describe("CORS", () => {
     expect(simple.headers.get("Access-Control-Expose-Headers")).toContain("X-D1-Bookmark");
   });
 
+  it("answers a RealWorld frontend's preflight (PUT, Token header, X-Requested-With) and its errors", async () => {
+    const response = await api("/api/articles/some-slug", {
+      method: "OPTIONS",
+      headers: {
+        Origin: "http://localhost:3000",
+        "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "Authorization, Content-Type, X-Requested-With",
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBe("http://localhost:3000");
+    expect(response.headers.get("Access-Control-Allow-Methods")).toContain("PUT");
+    for (const header of ["Authorization", "Content-Type", "X-Requested-With"]) {
+      expect(response.headers.get("Access-Control-Allow-Headers")).toContain(header);
+    }
+    // An error the frontend must be able to read (a 404 in RealWorld's shape).
+    const missing = await api("/api/articles/no-such-slug", { headers: { Origin: "http://localhost:3000" } });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("Access-Control-Allow-Origin")).toBe("http://localhost:3000");
+    expect(await missing.json()).toEqual({ errors: { body: ["Article not found"] } });
+  });
+
   it("does not allow an origin outside CORS_ORIGINS", async () => {
     const response = await api("/v1/posts", {
       method: "OPTIONS",
