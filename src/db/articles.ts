@@ -41,6 +41,16 @@ export function isFollowing(viewerId: string | undefined, userId: SQL | typeof u
  * unnamed `0` (an integer-like key, which objects list first) or two equal names would shift or
  * merge columns.
  */
+/** The author (joined as `users`) as the viewer sees them: what articles and comments embed. */
+export function authorProfileColumns(viewerId: string | undefined) {
+  return {
+    authorHandle: handleOf.as("author_handle"),
+    authorBio: users.bio,
+    authorImage: users.image,
+    following: isFollowing(viewerId, users.id).as("following"),
+  };
+}
+
 function articleColumns(viewerId: string | undefined) {
   return {
     id: posts.id,
@@ -51,13 +61,10 @@ function articleColumns(viewerId: string | undefined) {
     authorId: posts.authorId,
     createdAt: posts.createdAt,
     updatedAt: posts.updatedAt,
-    authorHandle: handleOf.as("author_handle"),
-    authorBio: users.bio,
-    authorImage: users.image,
     tagList: tagListOf.as("tag_list"),
     favoritesCount: favoritesCountOf.as("favorites_count"),
     favorited: favoritedBy(viewerId).as("favorited"),
-    following: isFollowing(viewerId, users.id).as("following"),
+    ...authorProfileColumns(viewerId),
   };
 }
 

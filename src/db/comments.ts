@@ -1,5 +1,5 @@
 import { and, asc, eq } from "drizzle-orm";
-import { handleOf, isFollowing } from "./articles";
+import { authorProfileColumns } from "./articles";
 import type { Db } from "./client";
 import { comments, users } from "./schema";
 
@@ -10,10 +10,7 @@ function commentColumns(viewerId: string | undefined) {
     authorId: comments.authorId,
     createdAt: comments.createdAt,
     updatedAt: comments.updatedAt,
-    authorHandle: handleOf.as("author_handle"),
-    authorBio: users.bio,
-    authorImage: users.image,
-    following: isFollowing(viewerId, users.id).as("following"),
+    ...authorProfileColumns(viewerId),
   };
 }
 
