@@ -1,6 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { countArticlesQuery, findArticleBySlugQuery, listArticlesQuery, popularTagsQuery } from "../src/db/articles";
+import {
+  countArticlesQuery,
+  favoritedPostIdsQuery,
+  findArticleBySlugQuery,
+  listArticlesQuery,
+  popularTagsQuery,
+} from "../src/db/articles";
 import { createDb } from "../src/db/client";
 import { findCommentQuery, listCommentsQuery } from "../src/db/comments";
 import { findIdempotencyQuery } from "../src/db/idempotency";
@@ -104,6 +110,7 @@ const conduitQueries: [string, Query, RegExp[]][] = [
   ["profile by username", findProfileQuery(db, "jake", viewer), [/users_username_lower_unique \(<expr>=\?\)/]],
   ["comments of an article", listCommentsQuery(db, "post", viewer), [/comments_post_id_idx \(post_id=\?\)/]],
   ["one comment", findCommentQuery(db, "post", 1, viewer), [/INTEGER PRIMARY KEY|comments_post_id_idx/]],
+  ["favourites of a deleted account", favoritedPostIdsQuery(db, viewer, 100), [/favorites_1 \(user_id=\?\)/]],
 ];
 
 describe("EXPLAIN QUERY PLAN of the RealWorld reads", () => {

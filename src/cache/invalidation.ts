@@ -51,6 +51,11 @@ export function retiredByFavorite(postId: string): GenerationTarget[] {
   return [[generationKeys.post(postId)], generationKeys.listShards()];
 }
 
+/** Favourites that went at once (their account was deleted): each post's count changed. */
+export function retiredByFavoritesGone(postIds: readonly string[]): GenerationTarget[] {
+  return postIds.map((postId) => [generationKeys.post(postId)]);
+}
+
 /** A comment written or removed: read with the post's generation, so it shows at once here. */
 export function retiredByComment(postId: string): GenerationTarget[] {
   return [[generationKeys.post(postId)]];

@@ -189,3 +189,7 @@ export async function addFavorite(db: Db, userId: string, postId: string, now: s
 export async function removeFavorite(db: Db, userId: string, postId: string): Promise<void> {
   await db.delete(favorites).where(and(eq(favorites.userId, userId), eq(favorites.postId, postId)));
 }
+
+/** Up to `max` posts a user has favourited (any of them: a range of the primary key). */
+export const favoritedPostIdsQuery = (db: Db, userId: string, max: number) =>
+  db.select({ postId: favorites.postId }).from(favorites).where(eq(favorites.userId, userId)).limit(max);

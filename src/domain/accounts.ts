@@ -1,7 +1,13 @@
 import { sql } from "drizzle-orm";
 import { hashPassword, verifyPassword } from "../auth/password";
 import { revokeAccessTokens } from "../auth/revocation";
-import { retiredByAuthorChange, type WriteResult, writeThenRetire } from "../cache/invalidation";
+import {
+  retiredByAuthorChange,
+  retiredByFavoritesGone,
+  type WriteResult,
+  writeThenRetire,
+} from "../cache/invalidation";
+import { favoritedPostIdsQuery } from "../db/articles";
 import { isForeignKeyViolation, isUniqueViolation } from "../db/errors";
 import { revokeAllForUser } from "../db/refresh-tokens";
 import { type UserRow, users } from "../db/schema";
@@ -168,12 +174,29 @@ export async function changeOwnAccount(
   return { user: result.value, tokensRevokedAtMs: await endAccessTokens(ctx, actor.id) };
 }
 
+/**
+ * Most favourites a deletion retires one by one. Its favourites go with the account (cascade), so
+ * the articles it favourited show one fewer; past this many, their cached entries keep the old
+ * count until they expire (POST_CACHE_TTL_SECONDS), as the README says.
+ */
+export const DELETION_RETIRES_FAVORITES_MAX = 100;
+
+/** What deleting an account retires: its author entries and lists, and the posts it favourited. */
+async function retiredByAccountDeletion(ctx: DomainContext, id: string) {
+  const favorited = await favoritedPostIdsQuery(ctx.db, id, DELETION_RETIRES_FAVORITES_MAX);
+  const asAuthor = retiredByUserWrite(id);
+  return (result: WriteResult<GuardedResult<PublicFace>>) => {
+    const targets = asAuthor(result);
+    return targets.length === 0 ? targets : [...targets, ...retiredByFavoritesGone(favorited.map((f) => f.postId))];
+  };
+}
+
 /** Deletes the caller's account and its posts (cascade). */
 export async function deleteOwnAccount(ctx: DomainContext, actor: UserActor): Promise<void> {
   const result = await writeThenRetire(
     ctx.cache,
     () => deleteUserGuarded(ctx.db, actor.id),
-    retiredByUserWrite(actor.id),
+    await retiredByAccountDeletion(ctx, actor.id),
   );
   notLastAdmin(result);
   // Also when the account is already gone: this may repeat a deletion whose revocation failed.
@@ -218,7 +241,11 @@ export async function manageUser(
 /** An admin deletes a user and its posts. */
 export async function removeUser(ctx: DomainContext, actor: UserActor, id: string): Promise<void> {
   authorize(actor, "user:manage");
-  const result = await writeThenRetire(ctx.cache, () => deleteUserGuarded(ctx.db, id), retiredByUserWrite(id));
+  const result = await writeThenRetire(
+    ctx.cache,
+    () => deleteUserGuarded(ctx.db, id),
+    await retiredByAccountDeletion(ctx, id),
+  );
   notLastAdmin(result);
   // Also when the user is already gone: this may repeat a deletion whose revocation failed.
   await endAccessTokens(ctx, id);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { json } from "../helpers";
+import { api, json } from "../helpers";
 import {
   type Article,
   type ArticlePage,
@@ -197,6 +197,17 @@ describe("reads with a token are personal", () => {
 });
 
 describe("a write is visible at once to the next anonymous read here", () => {
+  it("an account deletion: the articles it favourited show the lower count at once", async () => {
+    const author = await registerConduitUser();
+    const fan = await registerConduitUser();
+    const article = await createArticle(author.token);
+    await favorite(fan.token, article.slug);
+    expect((await warm<{ article: Article }>(`/articles/${article.slug}`)).article.favoritesCount).toBe(1);
+    expect((await api("/v1/users/me", { method: "DELETE", token: fan.token })).status).toBe(204);
+    const after = await readAfterWrite<{ article: Article }>(`/articles/${article.slug}`);
+    expect(after.article.favoritesCount).toBe(0);
+  });
+
   it("create: the author's list and the tags", async () => {
     const author = await registerConduitUser();
     const first = await createArticle(author.token);
