@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { RateLimitError } from "../errors";
 import { addWarning } from "../lib/log";
+import type { WithUser } from "./auth";
 
 /** The rate-limit bindings of wrangler.toml (limits and periods are configured there). */
 export type LimiterName =
@@ -57,3 +58,9 @@ export function rateLimit<E extends AppEnv = AppEnv>(name: LimiterName, key: (c:
     await next();
   });
 }
+
+/**
+ * After `requireUser`: the signed-in user's write budget, shared by `/v1` post writes and every
+ * RealWorld write. Each of them moves KV generations, which take one write per second per key.
+ */
+export const userWriteLimit = rateLimit<WithUser>("POST_WRITE_USER_LIMITER", (c) => c.var.user.id);

@@ -11,9 +11,9 @@ import { encodeCursor } from "../lib/cursor";
 import { postEtag } from "../lib/etag";
 import { toPage } from "../lib/pagination";
 import { sendJson } from "../lib/send-json";
-import { requireUser, type WithUser } from "../middleware/auth";
+import { requireUser } from "../middleware/auth";
 import { jsonBody, POST_BODY_MAX_BYTES } from "../middleware/json-body";
-import { rateLimit } from "../middleware/rate-limit";
+import { userWriteLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
 import { POST_PAGE_RESPONSE, PUBLIC_READ_HEADERS } from "../openapi/responses";
@@ -118,7 +118,7 @@ export const postRoutes = new Hono<AppEnv>()
       errors: [403, 409, 429],
     }),
     requireUser,
-    rateLimit<WithUser>("POST_WRITE_USER_LIMITER", (c) => c.var.user.id),
+    userWriteLimit,
     validate("header", idempotencyHeaderSchema),
     jsonBody(POST_BODY_MAX_BYTES),
     validate("json", createPostSchema),

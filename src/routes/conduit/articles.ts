@@ -17,6 +17,7 @@ import {
 import { addComment, commentsOn, removeComment } from "../../domain/comments";
 import { requireUser } from "../../middleware/auth";
 import { jsonBody, POST_BODY_MAX_BYTES } from "../../middleware/json-body";
+import { userWriteLimit } from "../../middleware/rate-limit";
 import { validate } from "../../middleware/validate";
 import { describeRoute } from "../../openapi/annotations";
 import { PUBLIC_READ_HEADERS } from "../../openapi/responses";
@@ -33,7 +34,6 @@ import {
   slugParamSchema,
   updateArticleSchema,
 } from "../../schemas/conduit";
-import { writeLimit } from "./limits";
 import { toArticle, toArticleListItem, toComment } from "./render";
 
 const ARTICLE_RESPONSE = { status: 200, description: "The article", schema: articleResponseSchema } as const;
@@ -122,7 +122,7 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
       errors: [403, 422, 429],
     }),
     requireUser,
-    writeLimit,
+    userWriteLimit,
     jsonBody(POST_BODY_MAX_BYTES),
     validate("json", newArticleSchema),
     async (c) => {
@@ -141,7 +141,7 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
       errors: [403, 404, 422, 429],
     }),
     requireUser,
-    writeLimit,
+    userWriteLimit,
     validate("param", slugParamSchema),
     jsonBody(POST_BODY_MAX_BYTES),
     validate("json", updateArticleSchema),
@@ -162,7 +162,7 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
       errors: [403, 404, 429],
     }),
     requireUser,
-    writeLimit,
+    userWriteLimit,
     validate("param", slugParamSchema),
     async (c) => {
       await removeArticle(c.var.domain, c.var.user, c.req.valid("param").slug);
@@ -180,7 +180,7 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
       errors: [404, 429],
     }),
     requireUser,
-    writeLimit,
+    userWriteLimit,
     validate("param", slugParamSchema),
     async (c) => {
       const article = await favoriteArticle(c.var.domain, c.var.user, c.req.valid("param").slug);
@@ -198,7 +198,7 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
       errors: [404, 429],
     }),
     requireUser,
-    writeLimit,
+    userWriteLimit,
     validate("param", slugParamSchema),
     async (c) => {
       const article = await unfavoriteArticle(c.var.domain, c.var.user, c.req.valid("param").slug);
@@ -239,7 +239,7 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
       errors: [403, 404, 422, 429],
     }),
     requireUser,
-    writeLimit,
+    userWriteLimit,
     validate("param", slugParamSchema),
     jsonBody(),
     validate("json", newCommentSchema),
@@ -260,7 +260,7 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
       errors: [403, 404, 422, 429],
     }),
     requireUser,
-    writeLimit,
+    userWriteLimit,
     validate("param", commentParamSchema),
     async (c) => {
       const { slug, id } = c.req.valid("param");

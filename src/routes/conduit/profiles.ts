@@ -5,11 +5,11 @@ import { cacheKeys } from "../../cache/keys";
 import { serveLearnt } from "../../cache/read-through";
 import { findProfileOf, followProfile, unfollowProfile } from "../../domain/profiles";
 import { requireUser } from "../../middleware/auth";
+import { userWriteLimit } from "../../middleware/rate-limit";
 import { validate } from "../../middleware/validate";
 import { describeRoute } from "../../openapi/annotations";
 import { PUBLIC_READ_HEADERS } from "../../openapi/responses";
 import { profileResponseSchema, usernameParamSchema } from "../../schemas/conduit";
-import { writeLimit } from "./limits";
 import { toProfile } from "./render";
 
 const PROFILE_RESPONSE = { status: 200, description: "The profile", schema: profileResponseSchema } as const;
@@ -49,7 +49,7 @@ export const conduitProfileRoutes = new Hono<AppEnv>()
       errors: [404, 422, 429],
     }),
     requireUser,
-    writeLimit,
+    userWriteLimit,
     validate("param", usernameParamSchema),
     async (c) => {
       const profile = await followProfile(c.var.domain, c.var.user, c.req.valid("param").username);
@@ -67,7 +67,7 @@ export const conduitProfileRoutes = new Hono<AppEnv>()
       errors: [404, 422, 429],
     }),
     requireUser,
-    writeLimit,
+    userWriteLimit,
     validate("param", usernameParamSchema),
     async (c) => {
       const profile = await unfollowProfile(c.var.domain, c.var.user, c.req.valid("param").username);

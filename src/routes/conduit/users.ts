@@ -5,11 +5,10 @@ import { changeOwnAccount, ownAccount } from "../../domain/accounts";
 import { logIn, register } from "../../domain/sessions";
 import { requireUser } from "../../middleware/auth";
 import { jsonBody } from "../../middleware/json-body";
-import { clientIp, enforceRateLimit, rateLimit } from "../../middleware/rate-limit";
+import { clientIp, enforceRateLimit, rateLimit, userWriteLimit } from "../../middleware/rate-limit";
 import { validate } from "../../middleware/validate";
 import { describeRoute } from "../../openapi/annotations";
 import { loginUserSchema, newUserSchema, updateUserSchema, userResponseSchema } from "../../schemas/conduit";
-import { writeLimit } from "./limits";
 import { toConduitUser } from "./render";
 
 const USER_RESPONSE = { description: "The user, with a token", schema: userResponseSchema };
@@ -83,7 +82,7 @@ export const conduitUserRoutes = new Hono<AppEnv>()
       errors: [422, 429],
     }),
     requireUser,
-    writeLimit,
+    userWriteLimit,
     jsonBody(),
     validate("json", updateUserSchema),
     async (c) => {
