@@ -8,7 +8,7 @@ import {
   writeThenRetire,
 } from "../cache/invalidation";
 import { favoritedPostIdsQuery } from "../db/articles";
-import { isForeignKeyViolation, isUniqueViolation } from "../db/errors";
+import { isForeignKeyViolation, takenUserField } from "../db/errors";
 import { revokeAllForUser } from "../db/refresh-tokens";
 import { type UserRow, users } from "../db/schema";
 import {
@@ -56,13 +56,6 @@ function retiredByUserWrite(id: string, before?: PublicFace) {
       (result.value.kind === "ok" && (before === undefined || !samePublicFace(result.value.value, before)));
     return changed ? retiredByAuthorChange(id) : [];
   };
-}
-
-/** Which unique field a failed write collided on, when it was one a user chooses. */
-export function takenField(error: unknown): "email" | "username" | undefined {
-  if (!isUniqueViolation(error)) return undefined;
-  const text = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : "";
-  return text.includes("username") ? "username" : "email";
 }
 
 /** A unique email or username another account already holds. */
@@ -166,7 +159,7 @@ export async function changeOwnAccount(
     () => updateUserGuarded(db, actor.id, changes, now, endSessions),
     retiredByUserWrite(actor.id, user),
   ).catch((error: unknown) => {
-    const field = takenField(error);
+    const field = takenUserField(error);
     throw field ? alreadyTaken(field) : error;
   });
   if (result.kind !== "ok") throw new AuthenticationError("Account no longer exists");

@@ -1,11 +1,12 @@
 import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../auth/password";
+import { takenUserField } from "../db/errors";
 import { type UserRow, users } from "../db/schema";
 import { findUserByEmail } from "../db/users";
 import { AuthenticationError } from "../errors";
 import { isoNow, newId } from "../lib/ids";
-import { alreadyTaken, takenField } from "./accounts";
+import { alreadyTaken } from "./accounts";
 import type { DomainContext } from "./context";
 
 /**
@@ -46,7 +47,7 @@ export async function register(
     if (!user) throw new Error("insert returned no user");
     return user;
   } catch (error) {
-    const field = takenField(error);
+    const field = takenUserField(error);
     throw field ? alreadyTaken(field) : error;
   }
 }
