@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/app";
 import { countingD1 } from "./d1-instrument";
-import { api, BASE, createAdmin, createPost, createUser, expectError, json } from "./helpers";
+import { api, BASE, countingKV, createAdmin, createPost, createUser, expectError, json } from "./helpers";
 
 type Page = { data: { id: string; title: string; author: { name: string } }[]; next_cursor: string | null };
 
@@ -46,23 +46,10 @@ describe("single post cache", () => {
   it("a hit takes one KV round trip once the isolate knows the post's author", async () => {
     const { post } = await publishedPost();
     await call(`/v1/posts/${post.id}`);
-    /** Counts KV reads (each call is one round trip, whatever number of keys it asks for). */
-    let reads = 0;
-    const countingKV = new Proxy(env.KV, {
-      get(target, property) {
-        const value = Reflect.get(target, property);
-        if (property === "get") {
-          return (...args: unknown[]) => {
-            reads += 1;
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        }
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    const hit = await call(`/v1/posts/${post.id}`, {}, { KV: countingKV });
+    const counting = countingKV();
+    const hit = await call(`/v1/posts/${post.id}`, {}, { KV: counting.kv });
     expect(hit.headers.get("X-Cache")).toBe("HIT");
-    expect(reads).toBe(1);
+    expect(counting.reads()).toBe(1);
   });
 
   it("MISS then HIT for anonymous reads, with public caching headers", async () => {

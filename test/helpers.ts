@@ -112,3 +112,21 @@ export async function expectError(response: Response, status: number, type: stri
   expect(body.request_id).toBe(response.headers.get("X-Request-Id"));
   return body;
 }
+
+/** The test KV namespace, counting reads: each `get` is one round trip, whatever number of keys it asks for. */
+export function countingKV(): { kv: KVNamespace; reads: () => number } {
+  let reads = 0;
+  const kv = new Proxy(env.KV, {
+    get(target, property) {
+      const value = Reflect.get(target, property);
+      if (property === "get") {
+        return (...args: unknown[]) => {
+          reads += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { kv, reads: () => reads };
+}

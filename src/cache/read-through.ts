@@ -4,6 +4,7 @@ import { bodyEtag } from "../lib/etag";
 import { sendJson } from "../lib/send-json";
 import { setCacheHeaders } from "./http";
 import { cacheKeys, LIST_CACHE_TTL_SECONDS, POST_CACHE_TTL_SECONDS } from "./keys";
+import type { Remembered } from "./remembered";
 
 /**
  * A list page, through the cache for anonymous callers. Everyone else may also see their own
@@ -51,7 +52,8 @@ export function normaliseQuery(path: string, params: Record<string, string | num
  * One public entity through the cache when its generations are only known from the data (the
  * article a slug names, the user a handle names): anonymous callers share the entry; everyone
  * else reads D1, at least as fresh as those generations record, so a write made at this location
- * shows at once either way. `shareable` says whether this value may be stored for everyone.
+ * shows at once either way. `remembered`, for values whose dependencies never change, lets a hit
+ * read them in the entry's own KV round trip.
  */
 export async function serveLearnt<T>(
   c: Context<AppEnv>,
@@ -59,15 +61,19 @@ export async function serveLearnt<T>(
   load: () => Promise<T>,
   dependsOn: (value: T) => readonly string[],
   render: (value: T) => unknown,
+  remembered?: Remembered<readonly string[]>,
 ): Promise<Response> {
   const { cache } = c.var;
   const shared = c.var.actor.kind === "anonymous";
-  const lookup = shared ? await cache.lookup(key, []) : ({ kind: "miss", stamp: {} } as const);
+  const known = remembered?.get(key) ?? [];
+  const lookup = shared ? await cache.lookup(key, known) : ({ kind: "miss", stamp: {} } as const);
   if (lookup.kind === "hit") {
+    remembered?.set(key, lookup.dependsOn);
     setCacheHeaders(c, "HIT", true);
     return sendJson(c, lookup.entry.etag, lookup.entry.body);
   }
   const { value, stamp } = await cache.loadFresh(lookup, load, dependsOn);
+  remembered?.set(key, dependsOn(value));
   const body = JSON.stringify(render(value));
   const etag = await bodyEtag(body);
   if (shared && lookup.kind === "miss" && stamp) cache.fill(key, lookup, { etag, body }, POST_CACHE_TTL_SECONDS, stamp);

@@ -4,8 +4,8 @@ import type { AppEnv } from "../app-env";
 import { setCacheHeaders } from "../cache/http";
 import { dependencies } from "../cache/invalidation";
 import { cacheKeys, generationKeys, POST_CACHE_TTL_SECONDS } from "../cache/keys";
-import { rememberAuthor, rememberedAuthor } from "../cache/post-authors";
 import { normaliseQuery, serveList } from "../cache/read-through";
+import { postAuthors } from "../cache/remembered";
 import { createPost, deletePostForGood, editPost, findVisiblePost, visiblePosts } from "../domain/posts";
 import { encodeCursor } from "../lib/cursor";
 import { postEtag } from "../lib/etag";
@@ -75,11 +75,11 @@ export const postRoutes = new Hono<AppEnv>()
       const { id } = c.req.valid("param");
       const { cache, actor } = c.var;
       // Published posts look the same to everyone, so any caller may be served the public entry.
-      const lookup = await cache.lookup(cacheKeys.post(id), dependencies.post(id, rememberedAuthor(id)));
+      const lookup = await cache.lookup(cacheKeys.post(id), dependencies.post(id, postAuthors.get(id)));
       if (lookup.kind === "hit") {
         for (const key of lookup.dependsOn) {
           const authorId = generationKeys.authorIn(key);
-          if (authorId !== undefined) rememberAuthor(id, authorId);
+          if (authorId !== undefined) postAuthors.set(id, authorId);
         }
         setCacheHeaders(c, "HIT", true);
         return sendJson(c, lookup.entry.etag, lookup.entry.body);
@@ -90,7 +90,7 @@ export const postRoutes = new Hono<AppEnv>()
         () => findVisiblePost(c.var.domain, actor, id),
         (post) => dependencies.postAuthor(post.post.authorId),
       );
-      rememberAuthor(id, found.post.authorId);
+      postAuthors.set(id, found.post.authorId);
       const etag = postEtag(found);
       const body = JSON.stringify(toPostJson(found));
       const isPublic = found.post.status === "published";

@@ -1,5 +1,8 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, json } from "../helpers";
+import { app } from "../../src/app";
+import { api, BASE, countingKV, json } from "../helpers";
 import {
   type Article,
   type ArticlePage,
@@ -110,6 +113,20 @@ describe("anonymous reads go through the cache", () => {
       expect(response.headers.get("Cache-Control")).not.toMatch(/public/);
       expect(response.headers.get("X-Cache")).toBe("BYPASS");
     }
+  });
+});
+
+describe("round trips", () => {
+  it("a cached article is one KV round trip once the isolate has seen it (entry and generations together)", async () => {
+    const author = await registerConduitUser();
+    const article = await createArticle(author.token);
+    await warm(`/articles/${article.slug}`);
+    const counting = countingKV();
+    const ctx = createExecutionContext();
+    const hit = await app.fetch(new Request(`${BASE}/api/articles/${article.slug}`), { ...env, KV: counting.kv }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(hit.headers.get("X-Cache")).toBe("HIT");
+    expect(counting.reads()).toBe(1);
   });
 });
 

@@ -4,6 +4,7 @@ import { setCacheHeaders } from "../../cache/http";
 import { dependencies } from "../../cache/invalidation";
 import { cacheKeys } from "../../cache/keys";
 import { normaliseQuery, readFresh, serveLearnt, serveList } from "../../cache/read-through";
+import { articleDependencies } from "../../cache/remembered";
 import {
   changeArticle,
   favoriteArticle,
@@ -108,6 +109,7 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
         () => findArticle(c.var.domain, c.var.actor, slug),
         (article) => dependencies.article(article.id, article.authorId),
         (article) => ({ article: toArticle(article) }),
+        articleDependencies,
       );
     },
   )

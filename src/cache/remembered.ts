@@ -1,0 +1,27 @@
+/**
+ * Facts that never change once true, remembered per isolate, so that a cache lookup can read every
+ * generation an entry depends on in the same KV round trip as the entry instead of a second one
+ * after it. Bounded (oldest first out); forgetting only costs that round trip again.
+ */
+export class Remembered<V> {
+  private readonly values = new Map<string, V>();
+
+  constructor(private readonly max = 10_000) {}
+
+  get(key: string): V | undefined {
+    return this.values.get(key);
+  }
+
+  set(key: string, value: V): void {
+    this.values.delete(key);
+    const oldest = this.values.keys().next();
+    if (this.values.size >= this.max && !oldest.done) this.values.delete(oldest.value);
+    this.values.set(key, value);
+  }
+}
+
+/** Which author wrote a post (`/v1/posts/:id`). */
+export const postAuthors = new Remembered<string>();
+
+/** The generations a cached RealWorld article depends on, by its cache key: its post and author never change. */
+export const articleDependencies = new Remembered<readonly string[]>();
