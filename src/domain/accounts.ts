@@ -113,7 +113,7 @@ export type OwnAccountChanges = {
  */
 export type PasswordProof = { kind: "current-password" } | { kind: "recent-sign-in"; signedInAtMs: number };
 
-export const RECENT_SIGN_IN_MS = 5 * 60 * 1000;
+const RECENT_SIGN_IN_MS = 5 * 60 * 1000;
 
 /** The account after the change, and when its older tokens stopped working (if they did). */
 export type ChangedAccount = { user: UserRow; tokensRevokedAtMs?: number };
@@ -172,7 +172,7 @@ export async function changeOwnAccount(
  * the articles it favourited show one fewer; past this many, their cached entries keep the old
  * count until they expire (POST_CACHE_TTL_SECONDS), as the README says.
  */
-export const DELETION_RETIRES_FAVORITES_MAX = 100;
+const DELETION_RETIRES_FAVORITES_MAX = 100;
 
 /** What deleting an account retires: its author entries and lists, and the posts it favourited. */
 async function retiredByAccountDeletion(ctx: DomainContext, id: string) {

@@ -34,7 +34,7 @@ export function articleNotFound(slug: string): NotFoundError {
 }
 
 /** Tags as stored: trimmed, each once. */
-export function normaliseTags(tagList: readonly string[] | undefined): string[] | undefined {
+function normaliseTags(tagList: readonly string[] | undefined): string[] | undefined {
   return tagList && [...new Set(tagList.map((tag) => tag.trim()))];
 }
 

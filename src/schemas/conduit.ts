@@ -86,7 +86,7 @@ const pageNumber = (description: string, min: number, max: number, fallback: num
     fallback,
   );
 
-export const MAX_OFFSET = 100_000;
+const MAX_OFFSET = 100_000;
 const pageQuery = {
   limit: pageNumber("Page size, 1..100", 1, 100, 20),
   offset: pageNumber(`Articles to skip, 0..${MAX_OFFSET}`, 0, MAX_OFFSET, 0),
