@@ -16,7 +16,8 @@ export type LogFields = {
 };
 
 /** What a signed-in request proved: its token, and when that token was issued. */
-export type Credentials = { token: string; issuedAtMs: number };
+/** The verified access token of the request, with its issue time and its sign-in's `auth_time`. */
+export type Credentials = { token: string; issuedAtMs: number; authTimeMs: number };
 
 export type AppEnv = {
   Bindings: Cloudflare.Env;

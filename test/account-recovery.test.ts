@@ -93,6 +93,7 @@ describe("POST /v1/auth/password-reset", () => {
         token_hash: await sha256Hex(token),
         user_id: user.id,
         purpose: "password_reset",
+        email: user.email,
         created_at: expect.any(String),
         expires_at: expect.any(String),
         used_at: null,

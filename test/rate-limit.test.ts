@@ -56,11 +56,11 @@ describe("rate limits", () => {
     expect(other.status).toBe(401);
   });
 
-  it("login is also limited per email, across addresses", async () => {
+  it("login is also limited per account across addresses (the looser ceiling)", async () => {
     const user = await createUser();
     for (let i = 0; i < 3; i++) {
       const response = await strictly(
-        "LOGIN_EMAIL_LIMITER",
+        "LOGIN_ACCOUNT_LIMITER",
         "/v1/auth/login",
         json({ email: user.email, password: "bad-password" }),
         `192.0.2.${i}`,
@@ -68,7 +68,7 @@ describe("rate limits", () => {
       expect(response.status).toBe(401);
     }
     const limited = await strictly(
-      "LOGIN_EMAIL_LIMITER",
+      "LOGIN_ACCOUNT_LIMITER",
       "/v1/auth/login",
       json({ email: user.email.toUpperCase(), password: user.password }),
       "192.0.2.99",

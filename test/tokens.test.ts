@@ -44,6 +44,8 @@ async function forge(sub: string, options: ForgeOptions = {}): Promise<string> {
     iss: ISSUER,
     aud: AUDIENCE,
     iat: now,
+    // A password sign-in at the token's issue time, as at login.
+    auth_time: options.claims?.iat ?? now,
     exp: now + 600,
     jti: crypto.randomUUID(),
     ...options.claims,
@@ -155,7 +157,16 @@ describe("access token attacks on GET /v1/users/me", () => {
   it("refuses alg none, however it is spelled and whatever its signature part", async () => {
     const user = await createUser();
     const now = Math.floor(Date.now() / 1000);
-    const claims = { sub: user.id, role: "admin", iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 600, jti: "x" };
+    const claims = {
+      sub: user.id,
+      role: "admin",
+      iss: ISSUER,
+      aud: AUDIENCE,
+      iat: now,
+      auth_time: now,
+      exp: now + 600,
+      jti: "x",
+    };
     const unsecured = new UnsecuredJWT(claims).encode();
     expect(unsecured.endsWith(".")).toBe(true);
     await expectUnauthorized(await me({ token: unsecured }), INVALID);
@@ -188,7 +199,16 @@ describe("access token attacks on GET /v1/users/me", () => {
       INVALID,
     );
     const now = Math.floor(Date.now() / 1000);
-    const claims = { sub: user.id, role: "user", iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 600, jti: "j" };
+    const claims = {
+      sub: user.id,
+      role: "user",
+      iss: ISSUER,
+      aud: AUDIENCE,
+      iat: now,
+      auth_time: now,
+      exp: now + 600,
+      jti: "j",
+    };
     // Control: the same construction with the honest header is accepted, so only `alg` differs.
     await expectMe(await me({ token: await hmacWithHeader({ alg: "HS256", typ: "at+jwt" }, claims) }), user.id);
     for (const alg of ["RS256", "PS256", "ES256"]) {
@@ -205,6 +225,9 @@ describe("access token attacks on GET /v1/users/me", () => {
     ["no iat", { omit: ["iat"] }],
     ["no sub", { omit: ["sub"] }],
     ["no jti", { omit: ["jti"] }],
+    ["no auth_time", { omit: ["auth_time"] }],
+    ["an auth_time after its issue time", { claims: { auth_time: Math.floor(Date.now() / 1000) + 60 } }],
+    ["an auth_time that is not a number", { claims: { auth_time: "yesterday" } }],
     ["an unknown role", { claims: { role: "superadmin" } }],
     ["no role", { omit: ["role"] }],
     ["a not-before in the future", { claims: { nbf: Math.floor(Date.now() / 1000) + 3600 } }],
@@ -292,7 +315,16 @@ describe("every failure to verify an access token is a 401 with the envelope, ne
     base64url.encode(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
   const claimsOf = (sub: string): JWTPayload => {
     const now = Math.floor(Date.now() / 1000);
-    return { sub, role: "user", iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 600, jti: crypto.randomUUID() };
+    return {
+      sub,
+      role: "user",
+      iss: ISSUER,
+      aud: AUDIENCE,
+      iat: now,
+      auth_time: now,
+      exp: now + 600,
+      jti: crypto.randomUUID(),
+    };
   };
 
   it("control: the honest header and claims through the same construction are accepted", async () => {
@@ -417,7 +449,16 @@ describe("verifyAccessToken", () => {
   it("without the algorithm pin jose would throw a TypeError for an RS256 header; with it, a plain rejection", async () => {
     const settings = await realSettings();
     const now = Math.floor(Date.now() / 1000);
-    const claims = { sub: "s", role: "user", iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 600, jti: "j" };
+    const claims = {
+      sub: "s",
+      role: "user",
+      iss: ISSUER,
+      aud: AUDIENCE,
+      iat: now,
+      auth_time: now,
+      exp: now + 600,
+      jti: "j",
+    };
     const token = await hmacWithHeader({ alg: "RS256", typ: "at+jwt" }, claims);
     const unpinned = await thrownBy(jwtVerify(token, settings.jwtKey));
     expect(unpinned).toBeInstanceOf(TypeError);

@@ -11,19 +11,23 @@ export type AccessClaims = {
   role: Role;
   /** Issue time in milliseconds, compared with the user's revocation marker. */
   issuedAtMs: number;
+  /**
+   * When the password was last checked for this sign-in (OpenID Connect's `auth_time`), in
+   * milliseconds. A refresh keeps it: only a password login (or sign-up) moves it.
+   */
+  authTimeMs: number;
 };
 
-export async function signAccessToken(
-  settings: Settings,
-  user: { id: string; role: Role },
-  nowMs = Date.now(),
-): Promise<string> {
+/** Who the token is for, and when that sign-in checked the password. */
+export type TokenSubject = { id: string; role: Role; authTimeMs: number };
+
+export async function signAccessToken(settings: Settings, subject: TokenSubject, nowMs = Date.now()): Promise<string> {
   // `iat` keeps milliseconds (RFC 7519 NumericDate may be fractional) so a token issued in the
   // same second as, but after, a revocation is not caught by it.
   const iat = nowMs / 1000;
-  return new SignJWT({ role: user.role })
+  return new SignJWT({ role: subject.role, auth_time: Math.min(subject.authTimeMs, nowMs) / 1000 })
     .setProtectedHeader({ alg: "HS256", typ: ACCESS_TOKEN_TYP })
-    .setSubject(user.id)
+    .setSubject(subject.id)
     .setIssuer(settings.JWT_ISSUER)
     .setAudience(settings.JWT_AUDIENCE)
     .setIssuedAt(iat)
@@ -46,13 +50,23 @@ export async function verifyAccessToken(
       issuer: settings.JWT_ISSUER,
       audience: settings.JWT_AUDIENCE,
       typ: ACCESS_TOKEN_TYP,
-      requiredClaims: ["exp", "iat", "sub", "jti"],
+      requiredClaims: ["exp", "iat", "sub", "jti", "auth_time"],
     });
     const role = ROLES.find((known) => known === payload.role);
-    if (!role || typeof payload.sub !== "string" || typeof payload.iat !== "number") {
+    const authTime = payload.auth_time;
+    if (
+      !role ||
+      typeof payload.sub !== "string" ||
+      typeof payload.iat !== "number" ||
+      typeof authTime !== "number" ||
+      authTime > payload.iat
+    ) {
       return { ok: false, reason: "invalid" };
     }
-    return { ok: true, claims: { userId: payload.sub, role, issuedAtMs: payload.iat * 1000 } };
+    return {
+      ok: true,
+      claims: { userId: payload.sub, role, issuedAtMs: payload.iat * 1000, authTimeMs: authTime * 1000 },
+    };
   } catch (error) {
     // Every failure is a refusal (401), not only jose's own errors: jose throws a plain TypeError
     // when the key does not fit the header's algorithm (an RS256 header against our HMAC key,

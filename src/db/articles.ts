@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, notInArray, type SQL, sql } from "drizzle-orm";
 import { ARTICLE_STATUS } from "../domain/vocabulary";
 import type { Db } from "./client";
 import { favorites, follows, posts, postTags, tags, users } from "./schema";
@@ -161,11 +161,55 @@ export const popularTagsQuery = (db: Db, max: number) =>
     .limit(max);
 
 /**
+ * Tags stay exactly those some post uses: the statements that take tags away from posts delete,
+ * in the same batch, each of those tags no other post has (the tag's `post_tags` rows go with it
+ * by cascade, and they are only the posts' own). Archived posts keep their tags.
+ */
+const usedByAnotherPost = (excluded: SQL) =>
+  sql`exists (select 1 from ${postTags} as other join ${posts} as other_post on other_post.id = other.post_id where other.tag_id = ${tags.id} and not (${excluded}))`;
+
+/** Before a post's tags are replaced or the post deleted: its tags no other post uses, but `keep`. */
+export function pruneTagsOfPostQuery(db: Db, postId: string, keep: readonly string[] = []) {
+  return db
+    .delete(tags)
+    .where(
+      and(
+        inArray(tags.id, db.select({ id: postTags.tagId }).from(postTags).where(eq(postTags.postId, postId))),
+        keep.length > 0 ? notInArray(tags.name, [...keep]) : undefined,
+        sql`not ${usedByAnotherPost(sql`other.post_id = ${postId}`)}`,
+      ),
+    );
+}
+
+/**
+ * Before an author's account (and so every post of theirs) is deleted: their tags nobody else
+ * uses. `onlyIf` is the deletion's own guard, so the tags go only if the account does.
+ */
+export function pruneTagsOfAuthorQuery(db: Db, authorId: string, onlyIf: SQL) {
+  const theirs = db
+    .select({ id: postTags.tagId })
+    .from(postTags)
+    .innerJoin(posts, eq(posts.id, postTags.postId))
+    .where(eq(posts.authorId, authorId));
+  return db
+    .delete(tags)
+    .where(
+      and(
+        inArray(tags.id, theirs),
+        sql`not ${usedByAnotherPost(sql`other_post.author_id = ${authorId}`)}`,
+        sql`exists (select 1 from ${users} where ${users.id} = ${authorId} and ${onlyIf})`,
+      ),
+    );
+}
+
+/**
  * Statements that give a post exactly these tags, for the same batch as the post's write. They
  * touch nothing when the post does not exist (an update that found no row).
  */
 export function setTagsStatements(db: Db, postId: string, names: readonly string[], replace: boolean) {
-  const clear = replace ? [db.delete(postTags).where(eq(postTags.postId, postId))] : [];
+  const clear = replace
+    ? [pruneTagsOfPostQuery(db, postId, names), db.delete(postTags).where(eq(postTags.postId, postId))]
+    : [];
   if (names.length === 0) return clear;
   return [
     ...clear,

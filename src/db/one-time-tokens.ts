@@ -5,8 +5,9 @@ import type { Db } from "./client";
 import { type NewOneTimeToken, oneTimeTokens, refreshTokens, users } from "./schema";
 
 /**
- * The token `tokenHash` of `purpose`, unused, unexpired at `now` and owned by an active user. As
- * SQL, so that every statement of a batch re-checks it against the same committed state.
+ * The token `tokenHash` of `purpose`, unused, unexpired at `now`, owned by an active user whose
+ * email is still the address the link was mailed to. As SQL, so that every statement of a batch
+ * re-checks it against the same committed state.
  */
 function usable(tokenHash: string, purpose: OneTimeTokenPurpose, now: string): SQL {
   return and(
@@ -14,7 +15,7 @@ function usable(tokenHash: string, purpose: OneTimeTokenPurpose, now: string): S
     eq(oneTimeTokens.purpose, purpose),
     isNull(oneTimeTokens.usedAt),
     gt(oneTimeTokens.expiresAt, now),
-    sql`exists (select 1 from ${users} as owner where owner.id = ${oneTimeTokens.userId} and owner.is_active = 1)`,
+    sql`exists (select 1 from ${users} as owner where owner.id = ${oneTimeTokens.userId} and owner.is_active = 1 and owner.email = ${oneTimeTokens.email})`,
   ) as SQL;
 }
 
@@ -32,6 +33,10 @@ type OwnerSubquery = ReturnType<typeof usableTokenQuery>;
 /** A user's tokens of one purpose (superseded when a new one is issued). */
 export const supersededTokensQuery = (db: Db, userId: string, purpose: OneTimeTokenPurpose) =>
   db.delete(oneTimeTokens).where(and(eq(oneTimeTokens.userId, userId), eq(oneTimeTokens.purpose, purpose)));
+
+/** Voids a user's mailed links of these purposes: for the batch of a password or email change. */
+export const voidTokensQuery = (db: Db, userId: string, purposes: readonly OneTimeTokenPurpose[]) =>
+  db.delete(oneTimeTokens).where(and(eq(oneTimeTokens.userId, userId), inArray(oneTimeTokens.purpose, [...purposes])));
 
 /** Marks a usable token used; returns its owner. */
 export const claimTokenQuery = (db: Db, tokenHash: string, purpose: OneTimeTokenPurpose, now: string) =>
@@ -98,14 +103,20 @@ async function useToken(
 }
 
 /**
- * A password reset: the new hash (and a verified email: the link reached the mailbox), every
- * refresh token of the user revoked, and the token used, all or nothing.
+ * A password reset: the new hash (and a verified email: the link reached the mailbox, which
+ * `usable` proves is still the account's address), every refresh token of the user revoked, and
+ * the token used, all or nothing.
  */
 export function resetPasswordWithToken(db: Db, tokenHash: string, passwordHash: string, now: string) {
   return useToken(db, tokenHash, "password_reset", now, (owner) => [
     db
       .update(users)
-      .set({ passwordHash, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})`, updatedAt: now })
+      .set({
+        passwordHash,
+        emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})`,
+        credentialsChangedAt: now,
+        updatedAt: now,
+      })
       .where(inArray(users.id, owner)),
     db
       .update(refreshTokens)

@@ -5,6 +5,7 @@ import type { PostScope } from "../domain/permissions";
 import type { PostStatus } from "../domain/vocabulary";
 import type { Cursor } from "../lib/cursor";
 import type { PostWithAuthor } from "../projections";
+import { pruneTagsOfPostQuery } from "./articles";
 import type { Db } from "./client";
 import { afterCursor } from "./keyset";
 import { type PostRow, posts, users } from "./schema";
@@ -132,7 +133,11 @@ export async function updatePost(
   return rows[0];
 }
 
+/** Deletes a post, and the tags only it had (db/articles.ts), in one batch. */
 export async function deletePost(db: Db, id: string): Promise<boolean> {
-  const deleted = await db.delete(posts).where(eq(posts.id, id)).returning({ id: posts.id }).get();
-  return deleted !== undefined;
+  const [, deleted] = await db.batch([
+    pruneTagsOfPostQuery(db, id),
+    db.delete(posts).where(eq(posts.id, id)).returning({ id: posts.id }),
+  ]);
+  return deleted.length > 0;
 }

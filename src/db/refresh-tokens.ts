@@ -54,8 +54,8 @@ export function revokeAllForUser(db: Db, userId: string, now: string, onlyIf?: S
  */
 export async function insertIntoLiveFamily(db: Db, row: NewRefreshToken): Promise<boolean> {
   const result = await db.run(sql`
-    insert into ${refreshTokens} (id, user_id, family_id, token_hash, created_at, expires_at)
-    select ${row.id}, ${row.userId}, ${row.familyId}, ${row.tokenHash}, ${row.createdAt}, ${row.expiresAt}
+    insert into ${refreshTokens} (id, user_id, family_id, token_hash, created_at, expires_at, authenticated_at)
+    select ${row.id}, ${row.userId}, ${row.familyId}, ${row.tokenHash}, ${row.createdAt}, ${row.expiresAt}, ${row.authenticatedAt ?? null}
     where not exists (
       select 1 from ${refreshTokens} where family_id = ${row.familyId} and revoked_at is not null
     )`);

@@ -15,6 +15,11 @@ export const users = sqliteTable(
     isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
     /** Set when the owner followed an email-verification (or password-reset) link; null until then. */
     emailVerifiedAt: text("email_verified_at"),
+    /**
+     * When the password or the email last changed (or a reset set the password). Tokens issued
+     * before it are revoked; a request that still carries one rewrites the revocation marker.
+     */
+    credentialsChangedAt: text("credentials_changed_at"),
     /** The public handle of the RealWorld surface; unique ignoring case. Null until the user picks one. */
     username: text("username"),
     bio: text("bio"),
@@ -77,6 +82,12 @@ export const refreshTokens = sqliteTable(
     rotatedAt: text("rotated_at"),
     /** Set when the family was ended: logout, reuse detection, password change, deactivation. */
     revokedAt: text("revoked_at"),
+    /**
+     * When the sign-in that started this family checked the password (OpenID Connect's
+     * `auth_time`), copied unchanged to every successor. Null for families from before it was
+     * recorded: they count as signed in long ago.
+     */
+    authenticatedAt: text("authenticated_at"),
   },
   (t) => [
     uniqueIndex("refresh_tokens_hash_unique").on(t.tokenHash),
@@ -115,6 +126,8 @@ export const oneTimeTokens = sqliteTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     purpose: text("purpose", { enum: ONE_TIME_TOKEN_PURPOSES }).notNull(),
+    /** The address the link was mailed to: the token works only while it is the account's. */
+    email: text("email"),
     createdAt: text("created_at").notNull(),
     expiresAt: text("expires_at").notNull(),
     usedAt: text("used_at"),

@@ -4,7 +4,8 @@
  *   as that bookmark, so it always reads its own writes, even from a replica;
  * - otherwise reads (GET/HEAD) may start on the nearest replica (`first-unconstrained`), and
  *   writes start on the primary (`first-primary`).
- * The response carries the session's latest bookmark in `X-D1-Bookmark`.
+ * The response carries the session's latest bookmark in `X-D1-Bookmark`, tagged so that only
+ * bookmarks this service issued are trusted when they come back (db/issued-bookmark.ts).
  */
 import { type D1Bookmark, newestBookmark } from "./bookmark";
 import type { D1Like } from "./resilient-d1";

@@ -2,6 +2,7 @@ import { and, desc, eq, gte, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Role } from "../domain/vocabulary";
 import type { Cursor } from "../lib/cursor";
+import { pruneTagsOfAuthorQuery } from "./articles";
 import type { Db } from "./client";
 import { afterCursor } from "./keyset";
 import { type UserRow, users } from "./schema";
@@ -34,7 +35,16 @@ function keepsAnActiveAdmin(id: string, next: { role: Role | null; isActive: boo
 export type UserChanges = Partial<
   Pick<
     UserRow,
-    "name" | "email" | "emailVerifiedAt" | "username" | "bio" | "image" | "role" | "isActive" | "passwordHash"
+    | "name"
+    | "email"
+    | "emailVerifiedAt"
+    | "credentialsChangedAt"
+    | "username"
+    | "bio"
+    | "image"
+    | "role"
+    | "isActive"
+    | "passwordHash"
   >
 >;
 
@@ -63,13 +73,19 @@ export async function updateUserGuarded(
   return (await findUserById(db, id)) ? { kind: "last-admin" } : { kind: "not-found" };
 }
 
-/** Deletes a user (posts, tokens and idempotency records cascade) unless it is the last admin. */
+/**
+ * Deletes a user (posts, tokens and idempotency records cascade) unless it is the last admin; the
+ * tags only its posts had go in the same batch, under the same guard.
+ */
 export async function deleteUserGuarded(db: Db, id: string): Promise<GuardedResult<UserRow>> {
-  const deleted = await db
-    .delete(users)
-    .where(and(eq(users.id, id), keepsAnActiveAdmin(id, { role: "user", isActive: false })))
-    .returning()
-    .get();
+  const guard = keepsAnActiveAdmin(id, { role: "user", isActive: false });
+  const [, [deleted]] = await db.batch([
+    pruneTagsOfAuthorQuery(db, id, guard),
+    db
+      .delete(users)
+      .where(and(eq(users.id, id), guard))
+      .returning(),
+  ]);
   if (deleted) return { kind: "ok", value: deleted };
   return (await findUserById(db, id)) ? { kind: "last-admin" } : { kind: "not-found" };
 }

@@ -13,7 +13,7 @@ import { findUserByEmail, findUserById } from "../db/users";
 import { PermissionError, ValidationError } from "../errors";
 import { isoNow } from "../lib/ids";
 import { loggableError, logWarning } from "../lib/log";
-import { composeAccountMail, type Mailer, sendAccountMail } from "../mail/account-mail";
+import { composeAccountMail, composeEmailChangedNotice, type Mailer, sendAccountMail } from "../mail/account-mail";
 import type { DomainContext } from "./context";
 import type { OneTimeTokenPurpose, PostStatus } from "./vocabulary";
 
@@ -36,12 +36,21 @@ export type AccountDeps = DomainContext & {
   requestId: string;
 };
 
-/** Stores the token for the user; earlier tokens of its purpose stop working. */
-async function storeToken(deps: AccountDeps, userId: string, purpose: OneTimeTokenPurpose, tokenHash: string) {
+/**
+ * Stores the token for the user, bound to the address it is mailed to; earlier tokens of its
+ * purpose stop working.
+ */
+async function storeToken(
+  deps: AccountDeps,
+  user: Pick<UserRow, "id" | "email">,
+  purpose: OneTimeTokenPurpose,
+  tokenHash: string,
+) {
   const nowMs = Date.now();
   await replaceToken(deps.db, {
     tokenHash,
-    userId,
+    userId: user.id,
+    email: user.email,
     purpose,
     createdAt: isoNow(nowMs),
     expiresAt: isoNow(nowMs + ONE_TIME_TOKEN_TTL_SECONDS[purpose] * 1000),
@@ -70,7 +79,7 @@ export async function requestPasswordReset(deps: AccountDeps, email: string, may
         const user = await findUserByEmail(deps.db, email);
         // Unknown and inactive accounts get nothing.
         if (!user?.isActive) return;
-        await storeToken(deps, user.id, "password_reset", fresh.hash);
+        await storeToken(deps, user, "password_reset", fresh.hash);
         await mailToken(deps, user, "password_reset", fresh.token);
       } catch (error) {
         logWarning("password reset not delivered", { request_id: deps.requestId, error: loggableError(error) });
@@ -87,8 +96,20 @@ export async function requestPasswordReset(deps: AccountDeps, email: string, may
 export async function requestEmailVerification(deps: AccountDeps, user: UserRow): Promise<void> {
   if (user.emailVerifiedAt !== null) return;
   const { token, hash } = await newSecretToken();
-  await storeToken(deps, user.id, "email_verification", hash);
+  await storeToken(deps, user, "email_verification", hash);
   deps.waitUntil(mailToken(deps, user, "email_verification", token));
+}
+
+/**
+ * Tells the old address that the account's email changed, without a link (undoing the change is
+ * a password reset away, which goes to the new address): whoever took a session over cannot move
+ * the account unnoticed. Sent after the response; a failure is logged.
+ */
+export function notifyEmailChanged(deps: AccountDeps, user: Pick<UserRow, "id" | "email">, newEmail: string): void {
+  const mail = composeEmailChangedNotice(deps.settings, user.email, newEmail);
+  deps.waitUntil(
+    sendAccountMail(deps.mailer, mail, { purpose: "email_changed", userId: user.id, requestId: deps.requestId }),
+  );
 }
 
 /** The one answer for a wrong, used, expired, superseded or other-purpose token. */

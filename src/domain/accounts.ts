@@ -9,6 +9,7 @@ import {
 } from "../cache/invalidation";
 import { favoritedPostIdsQuery } from "../db/articles";
 import { isForeignKeyViolation, takenUserField } from "../db/errors";
+import { voidTokensQuery } from "../db/one-time-tokens";
 import { revokeAllForUser } from "../db/refresh-tokens";
 import { type UserRow, users } from "../db/schema";
 import {
@@ -23,9 +24,10 @@ import {
 import { AuthenticationError, ConflictError, NotFoundError } from "../errors";
 import type { Cursor } from "../lib/cursor";
 import { isoNow } from "../lib/ids";
+import { type AccountDeps, notifyEmailChanged } from "./account-recovery";
 import type { DomainContext } from "./context";
 import { authorize, can } from "./permissions";
-import type { Actor, Role, UserActor } from "./vocabulary";
+import { type Actor, ONE_TIME_TOKEN_PURPOSES, type OneTimeTokenPurpose, type Role, type UserActor } from "./vocabulary";
 
 /**
  * Accounts: the rules every surface shares when a user changes their own account or an admin
@@ -107,55 +109,78 @@ export type OwnAccountChanges = {
 };
 
 /**
- * How a password (or email) change is proven. `/v1` asks for the current password. The RealWorld
- * spec has no field for it, so there a recent sign-in is the proof: a token issued within
- * `RECENT_SIGN_IN_MS`, so that a token lifted from a client cannot take the account over.
+ * How a new password (or email) is proven. `/v1` asks for the current password, and every check
+ * of it costs the caller's password-attempt budget (`throttle`, as at login). The RealWorld spec
+ * has no field for it, so there a recent password sign-in is the proof: the token's `auth_time`
+ * (kept unchanged through refreshes) within `RECENT_SIGN_IN_MS`, so neither a lifted access token
+ * nor a refresh token alone can take the account over.
  */
-export type PasswordProof = { kind: "current-password" } | { kind: "recent-sign-in"; signedInAtMs: number };
+export type PasswordProof =
+  | { kind: "current-password"; throttle: (email: string) => Promise<void> }
+  | { kind: "recent-sign-in"; signedInAtMs: number };
 
 const RECENT_SIGN_IN_MS = 5 * 60 * 1000;
 
 /** The account after the change, and when its older tokens stopped working (if they did). */
 export type ChangedAccount = { user: UserRow; tokensRevokedAtMs?: number };
 
+/** The request's token was issued before the account's last password or email change. */
+function predatesCredentialChange(user: UserRow, tokenIssuedAtMs: number): boolean {
+  return user.credentialsChangedAt !== null && tokenIssuedAtMs <= Date.parse(user.credentialsChangedAt);
+}
+
+async function assertProven(user: UserRow, body: OwnAccountChanges, proof: PasswordProof): Promise<void> {
+  if (proof.kind === "recent-sign-in") {
+    if (Date.now() - proof.signedInAtMs > RECENT_SIGN_IN_MS) {
+      throw new AuthenticationError("Sign in again to change your password or email");
+    }
+    return;
+  }
+  await proof.throttle(user.email);
+  if (!(await verifyPassword(body.currentPassword ?? "", user.passwordHash))) {
+    throw new AuthenticationError("Current password is incorrect");
+  }
+}
+
 /**
- * A new password ends every session, the caller's included. A new email is unverified until
- * confirmed again.
+ * A new password or email ends every session, the caller's included, and voids the mailed links
+ * (a reset link after either, a verification link after an email change) in the same batch. A
+ * new email is unverified until confirmed again, and the old address is told of the change.
  */
 export async function changeOwnAccount(
-  ctx: DomainContext,
+  deps: AccountDeps,
   actor: UserActor,
+  tokenIssuedAtMs: number,
   body: OwnAccountChanges,
-  proof: PasswordProof = { kind: "current-password" },
+  proof: PasswordProof,
 ): Promise<ChangedAccount> {
-  const { db } = ctx;
-  const user = await ownAccount(ctx, actor);
-  const sensitive = body.password !== undefined || (body.email !== undefined && body.email !== user.email);
-  if (sensitive && proof.kind === "recent-sign-in" && Date.now() - proof.signedInAtMs > RECENT_SIGN_IN_MS) {
-    throw new AuthenticationError("Sign in again to change your password or email");
+  const { db } = deps;
+  const user = await ownAccount(deps, actor);
+  // This token should be dead already: the change that ended it could not write the marker
+  // (a 503 told the client to repeat the request). Writing it now completes that change.
+  if (predatesCredentialChange(user, tokenIssuedAtMs)) {
+    await endAccessTokens(deps, actor.id);
+    throw new AuthenticationError("Access token has been revoked");
   }
+  const newEmail = body.email !== undefined && body.email !== user.email ? body.email : undefined;
+  const sensitive = body.password !== undefined || newEmail !== undefined;
+  if (sensitive) await assertProven(user, body, proof);
+  const now = isoNow();
   const changes: UserChanges = {};
   if (body.name !== undefined) changes.name = body.name;
   if (body.username !== undefined) changes.username = body.username;
   if (body.bio !== undefined) changes.bio = body.bio;
   if (body.image !== undefined) changes.image = body.image;
-  if (body.email !== undefined && body.email !== user.email) {
-    changes.email = body.email;
+  if (newEmail !== undefined) {
+    changes.email = newEmail;
     changes.emailVerifiedAt = null;
   }
-  const proven =
-    proof.kind === "recent-sign-in" || (await verifyPassword(body.currentPassword ?? "", user.passwordHash));
-  if (body.password !== undefined && proven) {
-    changes.passwordHash = await hashPassword(body.password);
-  } else if (body.password !== undefined && !(await verifyPassword(body.password, user.passwordHash))) {
-    throw new AuthenticationError("Current password is incorrect");
-  }
-  // Otherwise the new password is already the current one: this repeats a change whose token
-  // revocation did not complete, and completes it below.
-  const now = isoNow();
-  const endSessions = changes.passwordHash ? [revokeAllForUser(db, actor.id, now)] : [];
+  if (body.password !== undefined) changes.passwordHash = await hashPassword(body.password);
+  if (sensitive) changes.credentialsChangedAt = now;
+  const voided: OneTimeTokenPurpose[] = newEmail !== undefined ? [...ONE_TIME_TOKEN_PURPOSES] : ["password_reset"];
+  const endSessions = sensitive ? [revokeAllForUser(db, actor.id, now), voidTokensQuery(db, actor.id, voided)] : [];
   const result = await writeThenRetire(
-    ctx.cache,
+    deps.cache,
     () => updateUserGuarded(db, actor.id, changes, now, endSessions),
     retiredByUserWrite(actor.id, user),
   ).catch((error: unknown) => {
@@ -163,8 +188,9 @@ export async function changeOwnAccount(
     throw field ? alreadyTaken(field) : error;
   });
   if (result.kind !== "ok") throw new AuthenticationError("Account no longer exists");
-  if (body.password === undefined) return { user: result.value };
-  return { user: result.value, tokensRevokedAtMs: await endAccessTokens(ctx, actor.id) };
+  if (newEmail !== undefined) notifyEmailChanged(deps, user, newEmail);
+  if (!sensitive) return { user: result.value };
+  return { user: result.value, tokensRevokedAtMs: await endAccessTokens(deps, actor.id) };
 }
 
 /**

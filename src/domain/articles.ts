@@ -33,9 +33,18 @@ export function articleNotFound(slug: string): NotFoundError {
   return new NotFoundError("Article not found", { resource: "article", slug });
 }
 
-/** Tags as stored: trimmed, each once. */
+/**
+ * A tag as stored and as looked up: trimmed and in Unicode NFC, so `Café` typed precomposed or
+ * with a combining accent is one tag. (Invisible and control characters are refused by the
+ * schema, src/schemas/conduit.ts.)
+ */
+export function tagKey(tag: string): string {
+  return tag.trim().normalize("NFC");
+}
+
+/** Tags as stored: each once. */
 function normaliseTags(tagList: readonly string[] | undefined): string[] | undefined {
-  return tagList && [...new Set(tagList.map((tag) => tag.trim()))];
+  return tagList && [...new Set(tagList.map(tagKey))];
 }
 
 /** The published article with this slug, as the actor sees it; anything else does not exist. */
@@ -51,7 +60,8 @@ export function listPublishedArticles(
   filter: Omit<ArticleFilter, "followedBy">,
   page: ArticlePage,
 ) {
-  return listArticles(ctx.db, filter, page, viewerIdOf(actor));
+  const byTag = filter.tag === undefined ? filter : { ...filter, tag: tagKey(filter.tag) };
+  return listArticles(ctx.db, byTag, page, viewerIdOf(actor));
 }
 
 /** Articles by the authors the user follows, newest first. */

@@ -61,6 +61,20 @@ export function composeAccountMail(
   return { from: settings.EMAIL_FROM, to, subject, text, html };
 }
 
+/** The notice to the old address after an email change: what changed and what to do, no link. */
+export function composeEmailChangedNotice(settings: MailSettings, oldEmail: string, newEmail: string): AccountMail {
+  const subject = "Your email address was changed";
+  const intro = `The email address of your account was changed from ${oldEmail} to ${newEmail}. Every session was signed out.`;
+  const outro =
+    "If you did not make this change, your account may have been taken over: contact the service's support from this address.";
+  const text = `${intro}\n\n${outro}\n`;
+  const html = `<!doctype html>\n<html><body>\n<p>${escapeHtml(intro)}</p>\n<p>${escapeHtml(outro)}</p>\n</body></html>`;
+  return { from: settings.EMAIL_FROM, to: oldEmail, subject, text, html };
+}
+
+/** What a message is, for the log line of a failed send. */
+export type MailKind = OneTimeTokenPurpose | "email_changed";
+
 /**
  * Sends one message. A failure is logged (kind, user and the error, never the message or its
  * link) and reported as false: it never changes the API's answer.
@@ -68,7 +82,7 @@ export function composeAccountMail(
 export async function sendAccountMail(
   mailer: Mailer,
   mail: AccountMail,
-  context: { purpose: OneTimeTokenPurpose; userId: string; requestId: string },
+  context: { purpose: MailKind; userId: string; requestId: string },
 ): Promise<boolean> {
   try {
     await mailer.send(mail);

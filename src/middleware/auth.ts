@@ -33,12 +33,12 @@ function authenticateWith(scheme: RegExp) {
       if (!verified.ok) {
         throw new AuthenticationError(verified.reason === "expired" ? "Access token expired" : "Invalid access token");
       }
-      const { userId, role, issuedAtMs } = verified.claims;
+      const { userId, role, issuedAtMs, authTimeMs } = verified.claims;
       if (await revokedFailClosed(c.env.KV, userId, issuedAtMs)) {
         throw new AuthenticationError("Access token has been revoked");
       }
       c.set("actor", { kind: "user", id: userId, role });
-      c.set("credentials", { token, issuedAtMs });
+      c.set("credentials", { token, issuedAtMs, authTimeMs });
       c.var.log.userId = userId;
     }
     await next();

@@ -1,8 +1,11 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { PublicCache } from "../cache/public-cache";
 import { loadSettings } from "../config";
+import type { D1Bookmark } from "../db/bookmark";
 import { createDb } from "../db/client";
+import { issueBookmark, readIssuedBookmark } from "../db/issued-bookmark";
 import { DEFAULT_RETRY_POLICY, resilientD1 } from "../db/resilient-d1";
 import { BOOKMARK_HEADER, chooseSession, RequestSession } from "../db/session";
 import { ServiceUnavailableError, ValidationError } from "../errors";
@@ -20,12 +23,10 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
     throw new ServiceUnavailableError("Service is misconfigured", { invalid_settings: result.invalid });
   }
   c.set("settings", result.settings);
-  const decision = chooseSession(c.req.method, c.req.header(BOOKMARK_HEADER));
-  if (!decision.ok) {
-    throw new ValidationError(`Invalid ${BOOKMARK_HEADER} header`, [
-      { path: BOOKMARK_HEADER, message: decision.reason },
-    ]);
-  }
+  const { jwtKey } = result.settings;
+  const clientBookmark = await trustedBookmark(c, jwtKey);
+  const decision = chooseSession(c.req.method, clientBookmark);
+  if (!decision.ok) throw invalidBookmark(decision.reason);
   const session = new RequestSession(c.env.DB, decision.choice);
   const { timings } = c.var;
   c.set(
@@ -53,6 +54,26 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set("actor", { kind: "anonymous" });
   await next();
   // A request served without D1 (a cache hit) hands the client's own bookmark back.
-  const bookmark = session.getBookmark() ?? c.req.header(BOOKMARK_HEADER);
-  if (bookmark) c.header(BOOKMARK_HEADER, bookmark);
+  const bookmark = session.getBookmark() ?? clientBookmark;
+  if (bookmark) c.header(BOOKMARK_HEADER, await issueBookmark(jwtKey, bookmark));
 });
+
+function invalidBookmark(reason: string): ValidationError {
+  return new ValidationError(`Invalid ${BOOKMARK_HEADER} header`, [{ path: BOOKMARK_HEADER, message: reason }]);
+}
+
+/**
+ * The client's `X-D1-Bookmark`, if this service issued it. A malformed one is a 400; a
+ * well-formed one we did not issue (forged, or from before bookmarks were signed) is ignored, as
+ * if none was sent: it is never echoed, and never raises a read floor or stamps a shared entry.
+ */
+async function trustedBookmark(c: Context<AppEnv>, key: CryptoKey): Promise<D1Bookmark | undefined> {
+  const header = c.req.header(BOOKMARK_HEADER);
+  if (header === undefined) return undefined;
+  const presented = await readIssuedBookmark(key, header);
+  const format = chooseSession(c.req.method, presented.bookmark);
+  if (!format.ok) throw invalidBookmark(format.reason);
+  if (presented.issued) return presented.bookmark;
+  addWarning(c.var.log, `${BOOKMARK_HEADER} not issued by this service: ignored`);
+  return undefined;
+}

@@ -9,6 +9,7 @@ import type { WithUser } from "./auth";
 export type LimiterName =
   | "LOGIN_IP_LIMITER"
   | "LOGIN_EMAIL_LIMITER"
+  | "LOGIN_ACCOUNT_LIMITER"
   | "REGISTER_IP_LIMITER"
   | "REFRESH_IP_LIMITER"
   | "POST_WRITE_USER_LIMITER"
@@ -24,7 +25,7 @@ export type LimiterName =
 export const RETRY_AFTER_SECONDS = 60;
 
 /** The client address Cloudflare saw; `wrangler dev` sets it too. */
-export function clientIp(c: Context<AppEnv>): string {
+export function clientIp<E extends AppEnv>(c: Context<E>): string {
   return c.req.header("CF-Connecting-IP") ?? "unknown";
 }
 
@@ -60,7 +61,24 @@ export function rateLimit<E extends AppEnv = AppEnv>(name: LimiterName, key: (c:
 }
 
 /**
+ * Every check of a password against an account (login on either surface, the current password of
+ * `PATCH /v1/users/me`) spends one attempt of two budgets, before the check:
+ * - per account and client address (`LOGIN_EMAIL_LIMITER`, strict): guessing from one address is
+ *   slow, and someone else's guesses never spend the owner's budget at the owner's address;
+ * - per account across addresses (`LOGIN_ACCOUNT_LIMITER`, looser): a ceiling for guessing from
+ *   many addresses. Only past it can strangers keep the owner out, and reaching it takes many
+ *   addresses, each within its own strict budget and the per-address login limit.
+ * Attempts are counted, not only failures: the Rate Limiting binding cannot look without counting,
+ * and counting only failures would let a guesser try on and learn the right guess by its 200.
+ */
+export async function enforcePasswordAttemptLimits<E extends AppEnv>(c: Context<E>, email: string): Promise<void> {
+  await enforceRateLimit(c, "LOGIN_EMAIL_LIMITER", `${email}|${clientIp(c)}`);
+  await enforceRateLimit(c, "LOGIN_ACCOUNT_LIMITER", email);
+}
+
+/**
  * After `requireUser`: the signed-in user's write budget, shared by `/v1` post writes and every
- * RealWorld write. Each of them moves KV generations, which take one write per second per key.
+ * RealWorld write, post edits and deletes and account changes included. Each of them moves KV
+ * generations, which take one write per second per key.
  */
 export const userWriteLimit = rateLimit<WithUser>("POST_WRITE_USER_LIMITER", (c) => c.var.user.id);

@@ -1,11 +1,10 @@
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { hashRefreshToken, newRefreshToken, tokenPairBody } from "../auth/token-pair";
+import { authTimeOf, hashRefreshToken, newRefreshToken, tokenPairBody } from "../auth/token-pair";
 import { claimForRotation, findRefreshTokenByHash, insertIntoLiveFamily, revokeFamily } from "../db/refresh-tokens";
 import { refreshTokens } from "../db/schema";
 import { findUserById } from "../db/users";
 import {
-  type AccountDeps,
   confirmEmailVerification,
   confirmPasswordReset,
   requestEmailVerification,
@@ -16,7 +15,13 @@ import { AuthenticationError } from "../errors";
 import { isoNow, newId } from "../lib/ids";
 import { authenticate, requireUser } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
-import { clientIp, enforceRateLimit, rateLimit, withinRateLimit } from "../middleware/rate-limit";
+import {
+  clientIp,
+  enforcePasswordAttemptLimits,
+  enforceRateLimit,
+  rateLimit,
+  withinRateLimit,
+} from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
 import {
@@ -29,21 +34,10 @@ import {
   registerSchema,
   tokenPairSchema,
 } from "../schemas/auth";
+import { accountDeps } from "./account-deps";
 
 const INVALID_REFRESH_TOKEN = "Invalid or expired refresh token";
 const ACCEPTED = { status: "accepted" } as const;
-
-/** What the account flows (src/domain/account-recovery.ts) use of this request. */
-function accountDeps<E extends AppEnv>(c: Context<E>): AccountDeps {
-  // Every E here extends AppEnv, so its variables hold AppEnv's.
-  const { domain, requestId } = c.var as AppEnv["Variables"];
-  return {
-    ...domain,
-    mailer: c.env.EMAIL,
-    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-    requestId,
-  };
-}
 
 export const authRoutes = new Hono<AppEnv>()
   .post(
@@ -62,12 +56,15 @@ export const authRoutes = new Hono<AppEnv>()
     async (c) => {
       const { settings } = c.var;
       let refreshToken = "";
+      let signedInAtMs = 0;
+      // Signing up sets the password: it counts as a password sign-in.
       const user = await register(c.var.domain, c.req.valid("json"), async (userId, nowMs) => {
-        const refresh = await newRefreshToken(settings, userId, newId(nowMs), nowMs);
+        const refresh = await newRefreshToken(settings, userId, newId(nowMs), isoNow(nowMs), nowMs);
         refreshToken = refresh.token;
+        signedInAtMs = nowMs;
         return [c.var.db.insert(refreshTokens).values(refresh.row)];
       });
-      return c.json(await tokenPairBody(settings, user, refreshToken), 201);
+      return c.json(await tokenPairBody(settings, user, refreshToken, signedInAtMs), 201);
     },
   )
   .post(
@@ -85,13 +82,13 @@ export const authRoutes = new Hono<AppEnv>()
     async (c) => {
       const { email, password } = c.req.valid("json");
       const { db, settings } = c.var;
-      // Per account too, so guessing one password from many addresses is throttled as well.
-      await enforceRateLimit(c, "LOGIN_EMAIL_LIMITER", email);
+      await enforcePasswordAttemptLimits(c, email);
       const user = await logIn(c.var.domain, email, password);
       c.var.log.userId = user.id;
-      const refresh = await newRefreshToken(settings, user.id, newId());
+      const signedInAtMs = Date.now();
+      const refresh = await newRefreshToken(settings, user.id, newId(signedInAtMs), isoNow(signedInAtMs), signedInAtMs);
       await db.insert(refreshTokens).values(refresh.row);
-      return c.json(await tokenPairBody(settings, user, refresh.token), 200);
+      return c.json(await tokenPairBody(settings, user, refresh.token, signedInAtMs), 200);
     },
   )
   .post(
@@ -126,9 +123,10 @@ export const authRoutes = new Hono<AppEnv>()
         throw new AuthenticationError(INVALID_REFRESH_TOKEN);
       }
       c.var.log.userId = user.id;
-      const refresh = await newRefreshToken(settings, user.id, stored.familyId);
+      // A refresh proves the refresh token, not the password: the sign-in time is carried over.
+      const refresh = await newRefreshToken(settings, user.id, stored.familyId, stored.authenticatedAt);
       // Signed before the insert, so a revocation racing this refresh also covers its access token.
-      const body = await tokenPairBody(settings, user, refresh.token);
+      const body = await tokenPairBody(settings, user, refresh.token, authTimeOf(stored.authenticatedAt));
       if (!(await insertIntoLiveFamily(db, refresh.row))) {
         await revokeFamily(db, stored.familyId, now);
         throw new AuthenticationError(INVALID_REFRESH_TOKEN);

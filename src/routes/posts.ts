@@ -148,9 +148,10 @@ export const postRoutes = new Hono<AppEnv>()
       tag: "posts",
       auth: "required",
       success: { status: 200, description: "The updated post", schema: postSchema, headers: { ETag: "Version tag" } },
-      errors: [403, 404, 412],
+      errors: [403, 404, 412, 429],
     }),
     requireUser,
+    userWriteLimit,
     validate("param", idParamSchema),
     jsonBody(POST_BODY_MAX_BYTES),
     validate("json", updatePostSchema),
@@ -169,9 +170,10 @@ export const postRoutes = new Hono<AppEnv>()
       tag: "posts",
       auth: "required",
       success: { status: 204, description: "Deleted" },
-      errors: [403, 404],
+      errors: [403, 404, 429],
     }),
     requireUser,
+    userWriteLimit,
     validate("param", idParamSchema),
     async (c) => {
       await deletePostForGood(c.var.domain, c.var.user, c.req.valid("param").id);

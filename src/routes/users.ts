@@ -17,6 +17,7 @@ import { encodeCursor } from "../lib/cursor";
 import { toPage } from "../lib/pagination";
 import { requireUser } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
+import { enforcePasswordAttemptLimits, userWriteLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
 import { POST_PAGE_RESPONSE } from "../openapi/responses";
@@ -30,6 +31,7 @@ import {
   updateMeSchema,
   userSchema,
 } from "../schemas/users";
+import { accountDeps } from "./account-deps";
 
 export const userRoutes = new Hono<AppEnv>()
   .get(
@@ -48,19 +50,26 @@ export const userRoutes = new Hono<AppEnv>()
     "/me",
     describeRoute({
       summary: "Update my account",
-      description: "A new `password` needs the right `current_password` and ends every session, this one included.",
+      description:
+        "A new `password` needs the right `current_password` (each check counts against the account's login attempts) and ends every session, this one included.",
       tag: "users",
       auth: "required",
       success: { status: 200, description: "Your updated account", schema: userSchema },
-      errors: [],
+      errors: [429],
     }),
     requireUser,
+    userWriteLimit,
     jsonBody(),
     validate("json", updateMeSchema),
     async (c) => {
       const { name, password, current_password } = c.req.valid("json");
       const changes = { name, password, currentPassword: current_password };
-      return c.json(toUserJson((await changeOwnAccount(c.var.domain, c.var.user, changes)).user));
+      const proof = {
+        kind: "current-password",
+        throttle: (email: string) => enforcePasswordAttemptLimits(c, email),
+      } as const;
+      const { user } = await changeOwnAccount(accountDeps(c), c.var.user, c.var.credentials.issuedAtMs, changes, proof);
+      return c.json(toUserJson(user));
     },
   )
   .delete(
@@ -71,9 +80,10 @@ export const userRoutes = new Hono<AppEnv>()
       tag: "users",
       auth: "required",
       success: { status: 204, description: "Deleted" },
-      errors: [409],
+      errors: [409, 429],
     }),
     requireUser,
+    userWriteLimit,
     async (c) => {
       await deleteOwnAccount(c.var.domain, c.var.user);
       return c.body(null, 204);
@@ -127,9 +137,10 @@ export const userRoutes = new Hono<AppEnv>()
       tag: "users",
       auth: "required",
       success: { status: 200, description: "The updated user", schema: userSchema },
-      errors: [403, 404, 409],
+      errors: [403, 404, 409, 429],
     }),
     requireUser,
+    userWriteLimit,
     validate("param", idParamSchema),
     jsonBody(),
     validate("json", adminUpdateUserSchema),
@@ -147,9 +158,10 @@ export const userRoutes = new Hono<AppEnv>()
       tag: "users",
       auth: "required",
       success: { status: 204, description: "Deleted" },
-      errors: [403, 404, 409],
+      errors: [403, 404, 409, 429],
     }),
     requireUser,
+    userWriteLimit,
     validate("param", idParamSchema),
     async (c) => {
       await removeUser(c.var.domain, c.var.user, c.req.valid("param").id);

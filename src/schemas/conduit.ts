@@ -28,7 +28,13 @@ const imageSchema = z.nullable(
 const titleSchema = text(1, 200);
 const descriptionSchema = text(0, 1000);
 const bodySchema = text(1, 100_000);
-const tagSchema = text(1, 40);
+/**
+ * Tags are keys (`?tag=`, `/api/tags`): no control or format characters (`\p{Cc}`, `\p{Cf}`: tabs,
+ * zero-width spaces and joiners, bidi overrides), which would make tags that look the same differ.
+ */
+const tagSchema = text(1, 40).check(
+  z.refine((tag) => !/[\p{Cc}\p{Cf}]/u.test(tag), "must not contain invisible or control characters"),
+);
 const tagListSchema = z.array(tagSchema).check(z.maxLength(10));
 
 export const newUserSchema = z.strictObject({

@@ -238,11 +238,12 @@ export async function postRow(
   return env.DB.prepare("select id, status, title, content, author_id from posts where slug = ?").bind(slug).first();
 }
 
-/** A correctly signed access token for the user, issued `agoSeconds` in the past. */
+/** A correctly signed access token for the user, from a password sign-in `agoSeconds` in the past. */
 export async function tokenIssuedAgo(user: { id: string }, agoSeconds: number): Promise<string> {
   const settings = await loadSettings(env);
   if (!settings.ok) throw new Error("test settings are invalid");
-  return signAccessToken(settings.settings, { id: user.id, role: "user" }, Date.now() - agoSeconds * 1000);
+  const issuedAtMs = Date.now() - agoSeconds * 1000;
+  return signAccessToken(settings.settings, { id: user.id, role: "user", authTimeMs: issuedAtMs }, issuedAtMs);
 }
 
 /** Lets the clock move on (workerd's clock only advances across I/O and timers). */

@@ -1,17 +1,26 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../app-env";
 import { signAccessToken } from "../../auth/access-token";
+import type { Settings } from "../../config";
+import type { UserRow } from "../../db/schema";
 import { changeOwnAccount, ownAccount } from "../../domain/accounts";
 import { logIn, register } from "../../domain/sessions";
 import { requireUser } from "../../middleware/auth";
 import { jsonBody } from "../../middleware/json-body";
-import { clientIp, enforceRateLimit, rateLimit, userWriteLimit } from "../../middleware/rate-limit";
+import { clientIp, enforcePasswordAttemptLimits, rateLimit, userWriteLimit } from "../../middleware/rate-limit";
 import { validate } from "../../middleware/validate";
 import { describeRoute } from "../../openapi/annotations";
 import { loginUserSchema, newUserSchema, updateUserSchema, userResponseSchema } from "../../schemas/conduit";
+import { accountDeps } from "../account-deps";
 import { toConduitUser } from "./render";
 
 const USER_RESPONSE = { description: "The user, with a token", schema: userResponseSchema };
+
+/** The token of a password sign-in (or sign-up) that happens now. */
+function signedInToken(settings: Settings, user: UserRow): Promise<string> {
+  const nowMs = Date.now();
+  return signAccessToken(settings, { id: user.id, role: user.role, authTimeMs: nowMs }, nowMs);
+}
 
 /** Sign-up, sign-in and the current user. Same accounts, tokens and limits as `/v1`. */
 export const conduitUserRoutes = new Hono<AppEnv>()
@@ -31,7 +40,7 @@ export const conduitUserRoutes = new Hono<AppEnv>()
     async (c) => {
       const { username, email, password } = c.req.valid("json").user;
       const user = await register(c.var.domain, { email, password, username, name: username });
-      return c.json({ user: toConduitUser(user, await signAccessToken(c.var.settings, user)) }, 201);
+      return c.json({ user: toConduitUser(user, await signedInToken(c.var.settings, user)) }, 201);
     },
   )
   .post(
@@ -48,10 +57,10 @@ export const conduitUserRoutes = new Hono<AppEnv>()
     validate("json", loginUserSchema),
     async (c) => {
       const { email, password } = c.req.valid("json").user;
-      await enforceRateLimit(c, "LOGIN_EMAIL_LIMITER", email);
+      await enforcePasswordAttemptLimits(c, email);
       const user = await logIn(c.var.domain, email, password);
       c.var.log.userId = user.id;
-      return c.json({ user: toConduitUser(user, await signAccessToken(c.var.settings, user)) });
+      return c.json({ user: toConduitUser(user, await signedInToken(c.var.settings, user)) });
     },
   )
   .get(
@@ -75,7 +84,7 @@ export const conduitUserRoutes = new Hono<AppEnv>()
     describeRoute({
       summary: "Update current user",
       description:
-        "A new password or email needs a token issued in the last 5 minutes (sign in again). A new password ends every session, this one included; the response then carries a new token. A new email is unverified again.",
+        "A new password or email needs a password sign-in in the last 5 minutes (the token's `auth_time`; a refreshed token keeps its sign-in's time): sign in again. Either change ends every session, this one included; the response then carries a new token. A new email is unverified again, and the old address is told.",
       tag: "conduit",
       auth: "required",
       success: { status: 200, ...USER_RESPONSE },
@@ -86,15 +95,21 @@ export const conduitUserRoutes = new Hono<AppEnv>()
     jsonBody(),
     validate("json", updateUserSchema),
     async (c) => {
-      const { user: actor, domain, settings, credentials } = c.var;
+      const { user: actor, settings, credentials } = c.var;
       const changes = c.req.valid("json").user;
-      const proof = { kind: "recent-sign-in", signedInAtMs: credentials.issuedAtMs } as const;
-      const { user, tokensRevokedAtMs } = await changeOwnAccount(domain, actor, changes, proof);
+      const proof = { kind: "recent-sign-in", signedInAtMs: credentials.authTimeMs } as const;
+      const changed = await changeOwnAccount(accountDeps(c), actor, credentials.issuedAtMs, changes, proof);
+      const { user, tokensRevokedAtMs } = changed;
       // The old token was just revoked: the new one must be issued after the marker's millisecond.
+      // It keeps the sign-in's time: changing the password is not signing in again.
       const token =
         tokensRevokedAtMs === undefined
           ? credentials.token
-          : await signAccessToken(settings, user, Math.max(Date.now(), tokensRevokedAtMs + 1));
+          : await signAccessToken(
+              settings,
+              { id: user.id, role: user.role, authTimeMs: credentials.authTimeMs },
+              Math.max(Date.now(), tokensRevokedAtMs + 1),
+            );
       return c.json({ user: toConduitUser(user, token) });
     },
   );
