@@ -1,5 +1,6 @@
 import type * as z from "zod/mini";
-import type { PostRow, UserRow } from "./db/schema";
+import type { PostWithAuthor } from "./db/posts";
+import type { UserRow } from "./db/schema";
 import type { postSchema } from "./schemas/posts";
 import type { publicProfileSchema, userSchema } from "./schemas/users";
 
@@ -24,8 +25,6 @@ export function toUserJson(user: UserRow): UserJson {
 export function toPublicProfile(user: Pick<UserRow, "id" | "name">): PublicProfileJson {
   return { id: user.id, name: user.name };
 }
-
-export type PostWithAuthor = { post: PostRow; authorName: string };
 
 export function toPostJson({ post, authorName }: PostWithAuthor): PostJson {
   return {

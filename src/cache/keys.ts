@@ -24,7 +24,6 @@ export const generationKeys = {
   /** An author's public profile (rename, deletion): every post of theirs embeds the name. */
   author: (id: string) => `${AUTHOR_GENERATION}${id}`,
   /** The author a key made by `author` names, or undefined for any other key. */
-  authorIn: (key: string) => (key.startsWith(AUTHOR_GENERATION) ? key.slice(AUTHOR_GENERATION.length) : undefined),
   /**
    * Whom one user follows. Nothing is cached under it (the feed is personal); it only tells this
    * user's next reads how fresh D1 must be, so a follow shows in their feed at once.

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
+import { type Cursor, encodeCursor } from "../lib/cursor";
 import { bodyEtag } from "../lib/etag";
 import { sendJson } from "../lib/send-json";
 import { setCacheHeaders } from "./http";
@@ -38,46 +39,71 @@ export async function serveList(
   return sendJson(c, await bodyEtag(body), body);
 }
 
-/** Stable key text for a query: fixed parameter order, absent values left out. */
-export function normaliseQuery(path: string, params: Record<string, string | number | undefined>): string {
+/** A value of a validated query, as it may appear in a list's cache key. */
+type QueryValue = string | number | boolean | Cursor | undefined;
+
+/**
+ * Stable key text for a validated query: every field of it, in a fixed order, absent values left
+ * out. Callers pass the whole validated query, so a filter added to a schema is in the key
+ * without anyone remembering to add it (pages of two filters never share an entry).
+ */
+export function normaliseQuery(path: string, query: Readonly<Record<string, QueryValue>>): string {
   const search = new URLSearchParams();
-  for (const name of Object.keys(params).sort()) {
-    const value = params[name];
-    if (value !== undefined) search.set(name, String(value));
+  for (const name of Object.keys(query).sort()) {
+    const value = query[name];
+    if (value === undefined) continue;
+    search.set(name, typeof value === "object" ? encodeCursor(value) : String(value));
   }
   return `${path}?${search.toString()}`;
 }
 
+/** How one item is served through the read cache (`serveItem`). */
+export type ItemReadThrough<T> = {
+  key: string;
+  /** Generations known before the data is read: looked up in the entry's own KV round trip. */
+  known: readonly string[];
+  load: () => Promise<T>;
+  /** Every generation the value depends on, learnt from it (its author, say). */
+  dependsOn: (value: T) => readonly string[];
+  render: (value: T) => unknown;
+  /**
+   * Who may be served the shared entry: `anyone` when the item looks the same to every caller (a
+   * `/v1` post), `anonymous` when it carries per-viewer fields (a RealWorld article's `favorited`).
+   */
+  sharedWith: "anyone" | "anonymous";
+  /** Whether this value may be shared at all (a published post, not a draft). Default: yes. */
+  isPublic?: (value: T) => boolean;
+  /** The ETag; default: a hash of the body. */
+  etag?: (value: T) => string;
+  /** For entries whose dependencies never change: remembered per isolate by key. */
+  remembered?: Remembered<readonly string[]>;
+};
+
 /**
- * One public entity through the cache when its generations are only known from the data (the
- * article a slug names, the user a handle names): anonymous callers share the entry; everyone
- * else reads D1, at least as fresh as those generations record, so a write made at this location
- * shows at once either way. `remembered`, for values whose dependencies never change, lets a hit
- * read them in the entry's own KV round trip.
+ * One item through the cache. A caller it may be shared with gets the entry when it is current;
+ * on a miss (and for everyone else) the item is read from D1 at least as fresh as its generations
+ * record, so a write made at this location shows at once either way, and a shareable value fills
+ * the entry. The remembered dependencies let a hit read every generation with the entry.
  */
-export async function serveLearnt<T>(
-  c: Context<AppEnv>,
-  key: string,
-  load: () => Promise<T>,
-  dependsOn: (value: T) => readonly string[],
-  render: (value: T) => unknown,
-  remembered?: Remembered<readonly string[]>,
-): Promise<Response> {
+export async function serveItem<T>(c: Context<AppEnv>, item: ItemReadThrough<T>): Promise<Response> {
   const { cache } = c.var;
-  const shared = c.var.actor.kind === "anonymous";
-  const known = remembered?.get(key) ?? [];
-  const lookup = shared ? await cache.lookup(key, known) : ({ kind: "miss", stamp: {} } as const);
+  const shared = item.sharedWith === "anyone" || c.var.actor.kind === "anonymous";
+  const known = item.remembered?.get(item.key) ?? item.known;
+  const lookup = shared ? await cache.lookup(item.key, known) : ({ kind: "miss", stamp: {} } as const);
   if (lookup.kind === "hit") {
-    remembered?.set(key, lookup.dependsOn);
+    item.remembered?.set(item.key, lookup.dependsOn);
     setCacheHeaders(c, "HIT", true);
     return sendJson(c, lookup.entry.etag, lookup.entry.body);
   }
-  const { value, stamp } = await cache.loadFresh(lookup, load, dependsOn);
-  remembered?.set(key, dependsOn(value));
-  const body = JSON.stringify(render(value));
-  const etag = await bodyEtag(body);
-  if (shared && lookup.kind === "miss" && stamp) cache.fill(key, lookup, { etag, body }, POST_CACHE_TTL_SECONDS, stamp);
-  setCacheHeaders(c, shared ? "MISS" : "BYPASS", shared);
+  const { value, stamp } = await cache.loadFresh(lookup, item.load, item.dependsOn);
+  item.remembered?.set(item.key, [...new Set([...item.known, ...item.dependsOn(value)])]);
+  const body = JSON.stringify(item.render(value));
+  const etag = item.etag ? item.etag(value) : await bodyEtag(body);
+  const isPublic = shared && (item.isPublic?.(value) ?? true);
+  if (isPublic && lookup.kind === "miss" && stamp) {
+    cache.fill(item.key, lookup, { etag, body }, POST_CACHE_TTL_SECONDS, stamp);
+  }
+  setCacheHeaders(c, isPublic ? "MISS" : "BYPASS", isPublic);
   return sendJson(c, etag, body);
 }
 

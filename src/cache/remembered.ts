@@ -20,8 +20,8 @@ export class Remembered<V> {
   }
 }
 
-/** Which author wrote a post (`/v1/posts/:id`). */
-export const postAuthors = new Remembered<string>();
+/** The generations a cached `/v1` post depends on, by its cache key: its author never changes. */
+export const postDependencies = new Remembered<readonly string[]>();
 
 /** The generations a cached RealWorld article depends on, by its cache key: its post and author never change. */
 export const articleDependencies = new Remembered<readonly string[]>();

@@ -4,11 +4,13 @@ import { unionAll } from "drizzle-orm/sqlite-core";
 import type { PostScope } from "../domain/permissions";
 import type { PostStatus } from "../domain/vocabulary";
 import type { Cursor } from "../lib/cursor";
-import type { PostWithAuthor } from "../projections";
 import { pruneTagsOfPostQuery } from "./articles";
 import type { Db } from "./client";
 import { afterCursor } from "./keyset";
 import { type PostRow, posts, users } from "./schema";
+
+/** A post as the queries here return it: the row and its author's name. */
+export type PostWithAuthor = { post: PostRow; authorName: string };
 
 const postWithAuthor = { post: posts, authorName: users.name };
 

@@ -9,13 +9,13 @@ import {
   verifyEmailWithToken,
 } from "../db/one-time-tokens";
 import type { UserRow } from "../db/schema";
-import { findUserByEmail, findUserById } from "../db/users";
-import { PermissionError, ValidationError } from "../errors";
+import { findUserByEmail } from "../db/users";
+import { ValidationError } from "../errors";
 import { isoNow } from "../lib/ids";
 import { loggableError, logWarning } from "../lib/log";
 import { composeAccountMail, composeEmailChangedNotice, type Mailer, sendAccountMail } from "../mail/account-mail";
 import type { DomainContext } from "./context";
-import type { OneTimeTokenPurpose, PostStatus } from "./vocabulary";
+import type { OneTimeTokenPurpose } from "./vocabulary";
 
 /**
  * Account recovery and email verification (API.md §6b): one-time tokens, the enumeration-safe
@@ -146,26 +146,4 @@ export async function confirmPasswordReset(deps: AccountDeps, token: string, pas
 export async function confirmEmailVerification(deps: AccountDeps, token: string): Promise<void> {
   const userId = await verifyEmailWithToken(deps.db, await hashSecretToken(token), isoNow());
   if (!userId) throw invalidToken();
-}
-
-/**
- * REQUIRE_VERIFIED_EMAIL: creating a post, or publishing one (a change that makes a post
- * published), needs a verified email (403). `user` is the caller's row when the handler has it,
- * else its id: the row is then read only when the setting is on and the change publishes.
- */
-export async function assertMayPublish(
-  { settings, db }: Pick<DomainContext, "settings" | "db">,
-  user: Pick<UserRow, "emailVerifiedAt"> | string,
-  change: { from: PostStatus | null; to?: PostStatus | undefined },
-): Promise<void> {
-  if (!settings.REQUIRE_VERIFIED_EMAIL) return;
-  const creates = change.from === null;
-  const publishes = change.to === "published" && change.from !== "published";
-  if (!creates && !publishes) return;
-  const row = typeof user === "string" ? await findUserById(db, user) : user;
-  if (row?.emailVerifiedAt == null) {
-    throw new PermissionError("Verify your email address before creating or publishing posts", {
-      reason: "email_not_verified",
-    });
-  }
 }

@@ -8,7 +8,7 @@ import {
   writeThenRetire,
 } from "../cache/invalidation";
 import { favoritedPostIdsQuery } from "../db/articles";
-import { isForeignKeyViolation, takenUserField } from "../db/errors";
+import { takenUserField } from "../db/errors";
 import { voidTokensQuery } from "../db/one-time-tokens";
 import { revokeAllForUser } from "../db/refresh-tokens";
 import { type UserRow, users } from "../db/schema";
@@ -70,26 +70,6 @@ async function endAccessTokens(ctx: DomainContext, userId: string): Promise<numb
   const revokedBeforeMs = Date.now();
   await revokeAccessTokens(ctx.kv, userId, ctx.settings.ACCESS_TOKEN_TTL_SECONDS, revokedBeforeMs);
   return revokedBeforeMs;
-}
-
-/**
- * Runs a write that points at the caller's account and at `target` (a favourite, a comment, a
- * follow). If one of them is gone, the write fails on its foreign key: a token outlives its
- * account for up to KV's propagation time elsewhere, so when the caller's account went it is a
- * 401, as for any request of a deleted account; otherwise the target went meanwhile (`targetGone`).
- */
-export async function writeReferencing<T>(
-  ctx: DomainContext,
-  actor: UserActor,
-  write: () => Promise<T>,
-  targetGone: () => Error,
-): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    if (!isForeignKeyViolation(error)) throw error;
-    throw (await findUserById(ctx.db, actor.id)) ? targetGone() : new AuthenticationError("Account no longer exists");
-  }
 }
 
 export async function ownAccount(ctx: DomainContext, actor: UserActor): Promise<UserRow> {

@@ -10,10 +10,10 @@ import {
 } from "../db/articles";
 import { NotFoundError } from "../errors";
 import { isoNow } from "../lib/ids";
-import { writeReferencing } from "./accounts";
 import type { DomainContext } from "./context";
 import { can } from "./permissions";
 import { createPost, deletePostForGood, editPost } from "./posts";
+import { writeReferencing } from "./referencing-writes";
 import { type Actor, ARTICLE_STATUS, type UserActor, viewerIdOf } from "./vocabulary";
 
 /**

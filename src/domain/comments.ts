@@ -2,10 +2,10 @@ import { retiredByComment, writeThenRetire } from "../cache/invalidation";
 import { type CommentRow, deleteComment, findCommentQuery, insertComment, listCommentsQuery } from "../db/comments";
 import { NotFoundError } from "../errors";
 import { isoNow } from "../lib/ids";
-import { writeReferencing } from "./accounts";
 import { articleNotFound, findArticle } from "./articles";
 import type { DomainContext } from "./context";
 import { authorize } from "./permissions";
+import { writeReferencing } from "./referencing-writes";
 import { type Actor, type UserActor, viewerIdOf } from "./vocabulary";
 
 /** Comments on articles: readable wherever the article is; written by users and admins. */

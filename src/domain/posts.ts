@@ -2,16 +2,22 @@ import { retiredByNewPostOf, retiredByPostWrite, writeThenRetire } from "../cach
 import { setTagsStatements } from "../db/articles";
 import { isUniqueViolation } from "../db/errors";
 import { findStoredResponse, recordResponseStatements } from "../db/idempotency";
-import { deletePost, findPostWithAuthor, listPosts, listPostsOfAuthor, type PostFilter, updatePost } from "../db/posts";
-import { posts } from "../db/schema";
+import {
+  deletePost,
+  findPostWithAuthor,
+  listPosts,
+  listPostsOfAuthor,
+  type PostFilter,
+  type PostWithAuthor,
+  updatePost,
+} from "../db/posts";
+import { posts, type UserRow } from "../db/schema";
 import { findUserById } from "../db/users";
-import { AuthenticationError, ConflictError, NotFoundError, PreconditionFailedError } from "../errors";
+import { AuthenticationError, ConflictError, NotFoundError, PermissionError, PreconditionFailedError } from "../errors";
 import type { Cursor } from "../lib/cursor";
 import { sha256Hex } from "../lib/encoding";
 import { ifMatchHolds, postEtag } from "../lib/etag";
 import { isoNow, newId } from "../lib/ids";
-import type { PostWithAuthor } from "../projections";
-import { assertMayPublish } from "./account-recovery";
 import type { DomainContext } from "./context";
 import { authorize, canSeePost, editAction, postScope } from "./permissions";
 import { slugFor } from "./slug";
@@ -207,4 +213,26 @@ export async function visiblePostsOf(
   const rows = await listPostsOfAuthor(ctx.db, postScope(actor), authorId, status, cursor, limit);
   if (!rows) throw NotFoundError.resource("user", authorId);
   return rows;
+}
+
+/**
+ * REQUIRE_VERIFIED_EMAIL: creating a post, or publishing one (a change that makes a post
+ * published), needs a verified email (403). `user` is the caller's row when the handler has it,
+ * else its id: the row is then read only when the setting is on and the change publishes.
+ */
+export async function assertMayPublish(
+  { settings, db }: Pick<DomainContext, "settings" | "db">,
+  user: Pick<UserRow, "emailVerifiedAt"> | string,
+  change: { from: PostStatus | null; to?: PostStatus | undefined },
+): Promise<void> {
+  if (!settings.REQUIRE_VERIFIED_EMAIL) return;
+  const creates = change.from === null;
+  const publishes = change.to === "published" && change.from !== "published";
+  if (!creates && !publishes) return;
+  const row = typeof user === "string" ? await findUserById(db, user) : user;
+  if (row?.emailVerifiedAt == null) {
+    throw new PermissionError("Verify your email address before creating or publishing posts", {
+      reason: "email_not_verified",
+    });
+  }
 }

@@ -2,8 +2,8 @@ import { retiredByFollow, writeThenRetire } from "../cache/invalidation";
 import { addFollow, findProfile, type ProfileRow, removeFollow } from "../db/profiles";
 import { NotFoundError, ValidationError } from "../errors";
 import { isoNow } from "../lib/ids";
-import { writeReferencing } from "./accounts";
 import type { DomainContext } from "./context";
+import { writeReferencing } from "./referencing-writes";
 import { type Actor, type UserActor, viewerIdOf } from "./vocabulary";
 
 /**

@@ -1,4 +1,4 @@
-import type { PostWithAuthor } from "../projections";
+import type { PostWithAuthor } from "../db/posts";
 import { toHex } from "./encoding";
 
 /** FNV-1a, 32 bits: cheap and stable, enough to tell two author names apart in a tag. */

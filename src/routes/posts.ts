@@ -1,23 +1,21 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import type { AppEnv } from "../app-env";
-import { setCacheHeaders } from "../cache/http";
 import { dependencies } from "../cache/invalidation";
-import { cacheKeys, generationKeys, POST_CACHE_TTL_SECONDS } from "../cache/keys";
-import { normaliseQuery, serveList } from "../cache/read-through";
-import { postAuthors } from "../cache/remembered";
+import { cacheKeys } from "../cache/keys";
+import { normaliseQuery, serveItem, serveList } from "../cache/read-through";
+import { postDependencies } from "../cache/remembered";
+import type { PostWithAuthor } from "../db/posts";
 import { createPost, deletePostForGood, editPost, findVisiblePost, visiblePosts } from "../domain/posts";
-import { encodeCursor } from "../lib/cursor";
 import { postEtag } from "../lib/etag";
 import { toPage } from "../lib/pagination";
-import { sendJson } from "../lib/send-json";
 import { requireUser } from "../middleware/auth";
 import { jsonBody, POST_BODY_MAX_BYTES } from "../middleware/json-body";
 import { userWriteLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
 import { POST_PAGE_RESPONSE, PUBLIC_READ_HEADERS } from "../openapi/responses";
-import { type PostJson, type PostWithAuthor, toPostJson } from "../projections";
+import { type PostJson, toPostJson } from "../projections";
 import { idParamSchema } from "../schemas/common";
 import {
   createPostSchema,
@@ -44,14 +42,9 @@ export const postRoutes = new Hono<AppEnv>()
     }),
     validate("query", listPostsQuerySchema),
     async (c) => {
-      const { status, author_id, cursor, limit } = c.req.valid("query");
-      const key = normaliseQuery("posts", {
-        status,
-        author_id,
-        cursor: cursor && encodeCursor(cursor),
-        limit,
-      });
-      return serveList(c, key, dependencies.globalList(), async () => {
+      const query = c.req.valid("query");
+      const { status, author_id, cursor, limit } = query;
+      return serveList(c, normaliseQuery("posts", query), dependencies.globalList(), async () => {
         const filter = { status, authorId: author_id };
         const rows = await visiblePosts(c.var.domain, c.var.actor, filter, cursor, limit);
         return toPage(rows, limit, ({ post }) => post, toPostJson);
@@ -73,32 +66,19 @@ export const postRoutes = new Hono<AppEnv>()
     validate("param", idParamSchema),
     async (c) => {
       const { id } = c.req.valid("param");
-      const { cache, actor } = c.var;
-      // Published posts look the same to everyone, so any caller may be served the public entry.
-      const lookup = await cache.lookup(cacheKeys.post(id), dependencies.post(id, postAuthors.get(id)));
-      if (lookup.kind === "hit") {
-        for (const key of lookup.dependsOn) {
-          const authorId = generationKeys.authorIn(key);
-          if (authorId !== undefined) postAuthors.set(id, authorId);
-        }
-        setCacheHeaders(c, "HIT", true);
-        return sendJson(c, lookup.entry.etag, lookup.entry.body);
-      }
-      // The post embeds its author's name: read at least as fresh as the author's generation too.
-      const { value: found, stamp } = await cache.loadFresh(
-        lookup,
-        () => findVisiblePost(c.var.domain, actor, id),
-        (post) => dependencies.postAuthor(post.post.authorId),
-      );
-      postAuthors.set(id, found.post.authorId);
-      const etag = postEtag(found);
-      const body = JSON.stringify(toPostJson(found));
-      const isPublic = found.post.status === "published";
-      if (isPublic && lookup.kind === "miss" && stamp) {
-        cache.fill(cacheKeys.post(id), lookup, { etag, body }, POST_CACHE_TTL_SECONDS, stamp);
-      }
-      setCacheHeaders(c, isPublic ? "MISS" : "BYPASS", isPublic);
-      return sendJson(c, etag, body);
+      // A published post looks the same to every caller, so anyone may be served the entry.
+      return serveItem(c, {
+        key: cacheKeys.post(id),
+        known: dependencies.post(id),
+        load: () => findVisiblePost(c.var.domain, c.var.actor, id),
+        // It embeds its author's name: read at least as fresh as the author's generation too.
+        dependsOn: (found) => dependencies.post(id, found.post.authorId),
+        render: toPostJson,
+        sharedWith: "anyone",
+        isPublic: (found) => found.post.status === "published",
+        etag: postEtag,
+        remembered: postDependencies,
+      });
     },
   )
   .post(

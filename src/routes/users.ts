@@ -13,7 +13,6 @@ import {
   viewUser,
 } from "../domain/accounts";
 import { visiblePostsOf } from "../domain/posts";
-import { encodeCursor } from "../lib/cursor";
 import { toPage } from "../lib/pagination";
 import { requireUser } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
@@ -183,9 +182,9 @@ export const userRoutes = new Hono<AppEnv>()
     validate("query", listUserPostsQuerySchema),
     async (c) => {
       const { id } = c.req.valid("param");
-      const { status, cursor, limit } = c.req.valid("query");
-      const key = normaliseQuery(`users/${id}/posts`, { status, cursor: cursor && encodeCursor(cursor), limit });
-      return serveList(c, key, dependencies.authorList(id), async () => {
+      const query = c.req.valid("query");
+      const { status, cursor, limit } = query;
+      return serveList(c, normaliseQuery(`users/${id}/posts`, query), dependencies.authorList(id), async () => {
         const rows = await visiblePostsOf(c.var.domain, c.var.actor, id, status, cursor, limit);
         return toPage(rows, limit, ({ post }) => post, toPostJson);
       });

@@ -3,7 +3,7 @@ import type { AppEnv } from "../../app-env";
 import { setCacheHeaders } from "../../cache/http";
 import { dependencies } from "../../cache/invalidation";
 import { cacheKeys } from "../../cache/keys";
-import { normaliseQuery, readFresh, serveLearnt, serveList } from "../../cache/read-through";
+import { normaliseQuery, readFresh, serveItem, serveList } from "../../cache/read-through";
 import { articleDependencies } from "../../cache/remembered";
 import {
   changeArticle,
@@ -60,10 +60,10 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
     }),
     validate("query", listArticlesQuerySchema),
     async (c) => {
-      const { tag, author, favorited, limit, offset } = c.req.valid("query");
-      // The key names the filters exactly as the query uses them (no folding the SQL would not do).
-      const key = normaliseQuery("api/articles", { tag, author, favorited, limit, offset });
-      return serveList(c, key, dependencies.globalList(), async () => {
+      const query = c.req.valid("query");
+      const { tag, author, favorited, limit, offset } = query;
+      // The key names the filters exactly as validated (no folding the SQL would not do).
+      return serveList(c, normaliseQuery("api/articles", query), dependencies.globalList(), async () => {
         const filter = { tag, author, favoritedBy: favorited };
         const { rows, total } = await listPublishedArticles(c.var.domain, c.var.actor, filter, { limit, offset });
         return { articles: rows.map(toArticleListItem), articlesCount: total };
@@ -103,14 +103,16 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
     validate("param", slugParamSchema),
     async (c) => {
       const { slug } = c.req.valid("param");
-      return serveLearnt(
-        c,
-        cacheKeys.article(slug),
-        () => findArticle(c.var.domain, c.var.actor, slug),
-        (article) => dependencies.article(article.id, article.authorId),
-        (article) => ({ article: toArticle(article) }),
-        articleDependencies,
-      );
+      return serveItem(c, {
+        key: cacheKeys.article(slug),
+        known: [],
+        load: () => findArticle(c.var.domain, c.var.actor, slug),
+        dependsOn: (article) => dependencies.article(article.id, article.authorId),
+        render: (article) => ({ article: toArticle(article) }),
+        // `favorited` and `following` depend on the viewer.
+        sharedWith: "anonymous",
+        remembered: articleDependencies,
+      });
     },
   )
   .post(

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../app-env";
 import { dependencies } from "../../cache/invalidation";
 import { cacheKeys } from "../../cache/keys";
-import { serveLearnt } from "../../cache/read-through";
+import { serveItem } from "../../cache/read-through";
 import { findProfileOf, followProfile, unfollowProfile } from "../../domain/profiles";
 import { requireUser } from "../../middleware/auth";
 import { userWriteLimit } from "../../middleware/rate-limit";
@@ -29,13 +29,15 @@ export const conduitProfileRoutes = new Hono<AppEnv>()
     validate("param", usernameParamSchema),
     async (c) => {
       const { username } = c.req.valid("param");
-      return serveLearnt(
-        c,
-        cacheKeys.profile(username),
-        () => findProfileOf(c.var.domain, c.var.actor, username),
-        (profile) => dependencies.profile(profile.id),
-        (profile) => ({ profile: toProfile(profile) }),
-      );
+      return serveItem(c, {
+        key: cacheKeys.profile(username),
+        known: [],
+        load: () => findProfileOf(c.var.domain, c.var.actor, username),
+        dependsOn: (profile) => dependencies.profile(profile.id),
+        render: (profile) => ({ profile: toProfile(profile) }),
+        // `following` depends on the viewer.
+        sharedWith: "anonymous",
+      });
     },
   )
   .post(
