@@ -120,7 +120,7 @@ describe("a Conduit frontend's session against /api", () => {
     expect(current.body.user).toEqual({ ...login.body.user, token: aliceToken });
   });
 
-  it("answers a missing token with 401 and a taken username with 422, in the Conduit error shape", async () => {
+  it("answers a missing token and a wrong password with 401, a taken username with 422, an unknown profile with 404, in the Conduit error shape", async () => {
     const anonymous = await conduit<Errors>("/user");
     expect(anonymous.status, anonymous.text).toBe(401);
     expect(anonymous.headers.get("WWW-Authenticate")).toMatch(/^Token( |$)/);
@@ -134,6 +134,21 @@ describe("a Conduit frontend's session against /api", () => {
     });
     expect(taken.status, taken.text).toBe(422);
     expect(taken.body).toEqual({ errors: { body: ["username has already been taken"] } });
+
+    // A wrong password, a login without one and an unknown profile: errors a frontend shows.
+    const wrongPassword = await conduit<Errors>("/users/login", {
+      method: "POST",
+      body: { user: { email: alice.email, password: "not alice's password" } },
+    });
+    expect(wrongPassword.status, wrongPassword.text).toBe(401);
+    expect(wrongPassword.body).toEqual({ errors: { body: [expect.any(String)] } });
+    const noPassword = await conduit<Errors>("/users/login", {
+      method: "POST",
+      body: { user: { email: alice.email } },
+    });
+    expect(noPassword.status, noPassword.text).toBe(422);
+    const nobody = await conduit<Errors>(`/profiles/nobody_${run}`);
+    expect(nobody.status, nobody.text).toBe(404);
   });
 
   it("bob follows alice", async () => {

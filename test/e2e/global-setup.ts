@@ -1,15 +1,24 @@
 // Starts the README's `npm run dev` (a real `wrangler dev` with local D1 and KV) once for all
-// end-to-end tests, and stops it afterwards.
+// end-to-end tests, and stops it afterwards. The tests reach it through a recording proxy
+// (recording-proxy.ts): `baseUrl` is the proxy, and every exchange is checked against the served
+// /openapi.json after each file (conformance-setup.ts).
 import { type ChildProcess, spawn } from "node:child_process";
-import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { startRecordingProxy } from "./recording-proxy";
 
 declare module "vitest" {
   export interface ProvidedContext {
+    /** The recording proxy in front of wrangler dev: what every e2e client talks to. */
     baseUrl: string;
+    /** wrangler dev itself, for requests that are not part of the traffic under test. */
+    directUrl: string;
+    /** JSON lines, one recorded exchange each (recording-proxy.ts's `Exchange`). */
+    trafficPath: string;
     /** A file that receives everything the dev server prints (e.g. where it wrote a sent mail). */
     devLogPath: string;
   }
@@ -41,13 +50,16 @@ async function waitUntilReady(url: string, timeoutMs: number, output: () => stri
 }
 
 let server: ChildProcess | undefined;
+let proxy: Server | undefined;
 
 export default async function setup(project: TestProject) {
   const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const directUrl = `http://127.0.0.1:${port}`;
   let output = "";
   const logDir = mkdtempSync(join(tmpdir(), "e2e-dev-log-"));
   const devLogPath = join(logDir, "wrangler-dev.log");
+  const trafficPath = join(logDir, "traffic.jsonl");
+  writeFileSync(trafficPath, "");
   // `info`: the simulated EMAIL binding reports each message (and the files holding its parts) at
   // that level, and test/e2e/account-recovery.test.ts reads the mail from there.
   server = spawn("npm", ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--log-level", "info"], {
@@ -61,10 +73,16 @@ export default async function setup(project: TestProject) {
   };
   server.stdout?.on("data", capture);
   server.stderr?.on("data", capture);
-  await waitUntilReady(`${baseUrl}/health/ready`, 90_000, () => output);
-  project.provide("baseUrl", baseUrl);
+  await waitUntilReady(`${directUrl}/health/ready`, 90_000, () => output);
+  const proxyPort = await freePort();
+  proxy = await startRecordingProxy(proxyPort, port, trafficPath);
+  project.provide("baseUrl", `http://127.0.0.1:${proxyPort}`);
+  project.provide("directUrl", directUrl);
+  project.provide("trafficPath", trafficPath);
   project.provide("devLogPath", devLogPath);
   return () => {
+    proxy?.closeAllConnections();
+    proxy?.close();
     rmSync(logDir, { recursive: true, force: true });
     if (server?.pid) {
       try {
