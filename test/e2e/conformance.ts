@@ -77,12 +77,23 @@ const describeErrors = (errors: OutputUnit[]) =>
     .slice(0, 8)
     .join("; ");
 
+/**
+ * What an API must answer where the document has no operation, which no OpenAPI document can list
+ * per operation: the component response (a pointer into the document, e.g.
+ * `/components/responses/NotFoundError`) for a path it does not have (404), and for a method a path
+ * does not have (405, whose `Allow` must then list exactly the path's documented methods).
+ */
+export type Fallbacks = { notFound: (path: string) => string; methodNotAllowed: (path: string) => string };
+
 /** Validates exchanges against one OpenAPI document. */
 export class Conformance {
   private readonly routes: Route[];
   private readonly validators = new Map<string, Validator>();
 
-  constructor(private readonly document: OpenApi) {
+  constructor(
+    private readonly document: OpenApi,
+    private readonly fallbacks: Fallbacks,
+  ) {
     if (typeof document.openapi !== "string" || !document.openapi.startsWith("3.1")) {
       throw new Error(`expected an OpenAPI 3.1 document, got ${String(document.openapi)}`);
     }
@@ -101,31 +112,40 @@ export class Conformance {
   }
 
   check(exchange: Exchange): Verdict {
-    const url = new URL(exchange.url, "http://conformance.invalid");
-    const path = url.pathname;
+    const path = new URL(exchange.url, "http://conformance.invalid").pathname;
     const method = exchange.method.toLowerCase();
-    const route = this.routes.find((candidate) => candidate.pattern.test(path));
-    const inScope = API_PREFIXES.some((prefix) => path === prefix.replace(/\/$/, "") || path.startsWith(prefix));
     if (method === "options") return { kind: "skipped", reason: "CORS preflight (not an operation)" };
+    const route = this.routes.find((candidate) => candidate.pattern.test(path));
     if (!route) {
+      const inScope = API_PREFIXES.some((prefix) => path === prefix.replace(/\/$/, "") || path.startsWith(prefix));
       if (!inScope) return { kind: "skipped", reason: `not an API path (${path})` };
-      return {
-        kind: "violation",
-        operation: `${exchange.method} ${path}`,
-        status: exchange.status,
-        problems: ["the document has no path that matches"],
-      };
+      const operation = `${exchange.method} ${path} (no such path)`;
+      if (exchange.status !== 404) {
+        return verdict(exchange, operation, [`the document has no such path: only 404 is allowed`]);
+      }
+      return verdict(exchange, operation, this.checkResponse(exchange, this.fallbacks.notFound(path)));
     }
     const operationMethod = method === "head" ? "get" : method;
     const operation = `${exchange.method} ${route.template}`;
-    const violation = (problems: string[]): Verdict =>
-      problems.length > 0
-        ? { kind: "violation", operation, status: exchange.status, problems }
-        : { kind: "checked", operation, status: exchange.status };
     const operationPointer = `/paths/${escapePointer(route.template)}/${operationMethod}`;
     if (!isObject(at(this.document, operationPointer))) {
       const declared = METHODS.filter((name) => isObject(this.document.paths[route.template]?.[name]));
-      return violation([`the document has no ${operationMethod} operation here (it has ${declared.join(", ")})`]);
+      if (exchange.status !== 405) {
+        return verdict(exchange, operation, [
+          `the document has no ${operationMethod} operation here (only ${declared.join(", ")}): only 405 is allowed`,
+        ]);
+      }
+      const expected = new Set(declared.map((name) => name.toUpperCase()));
+      if (expected.has("GET")) expected.add("HEAD");
+      const allow = new Set((exchange.headers.allow ?? "").split(",").map((name) => name.trim().toUpperCase()));
+      allow.delete("OPTIONS");
+      allow.delete("");
+      const problems = this.checkResponse(exchange, this.fallbacks.methodNotAllowed(path));
+      const want = [...expected].sort().join(", ");
+      if ([...allow].sort().join(", ") !== want) {
+        problems.push(`Allow ${JSON.stringify(exchange.headers.allow)} is not the documented methods (${want})`);
+      }
+      return verdict(exchange, operation, problems);
     }
     const responses = at(this.document, `${operationPointer}/responses`);
     const declaredStatuses = isObject(responses) ? Object.keys(responses) : [];
@@ -133,12 +153,18 @@ export class Conformance {
       declaredStatuses.includes(key),
     );
     if (!statusKey) {
-      return violation([
+      return verdict(exchange, operation, [
         `status ${exchange.status} is not a documented response (documented: ${declaredStatuses.join(", ")})`,
       ]);
     }
-    const response = resolved(this.document, `${operationPointer}/responses/${escapePointer(statusKey)}`);
-    if (!response) return violation([`response ${statusKey} does not resolve`]);
+    const pointer = `${operationPointer}/responses/${escapePointer(statusKey)}`;
+    return verdict(exchange, operation, this.checkResponse(exchange, pointer));
+  }
+
+  /** The answer's problems against the Response Object at `pointer`: headers, media type, body. */
+  private checkResponse(exchange: Exchange, pointer: string): string[] {
+    const response = resolved(this.document, pointer);
+    if (!response) return [`response ${pointer} does not resolve`];
     const problems: string[] = [];
 
     const headers = isObject(response.node.headers) ? response.node.headers : {};
@@ -157,42 +183,47 @@ export class Conformance {
       }
       if (!isObject(header.node.schema)) continue;
       const type = header.node.schema.type;
-      const instance =
-        (type === "integer" || type === "number") && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
-      const error = this.schemaErrors(`${header.pointer}/schema`, instance);
+      const numeric = (type === "integer" || type === "number") && /^-?\d+(\.\d+)?$/.test(value);
+      const error = this.schemaErrors(`${header.pointer}/schema`, numeric ? Number(value) : value);
       if (error) problems.push(`header ${name}: ${JSON.stringify(value)} ${error}`);
     }
 
+    if (exchange.method === "HEAD" || exchange.status === 304) return problems;
     const content = isObject(response.node.content) ? response.node.content : undefined;
-    const bodyExpected = exchange.method !== "HEAD" && exchange.status !== 304;
-    if (!bodyExpected) return violation(problems);
     if (!content) {
-      if (exchange.body !== "")
+      if (exchange.body !== "") {
         problems.push(`the document declares no body, got ${JSON.stringify(exchange.body.slice(0, 120))}`);
-      return violation(problems);
+      }
+      return problems;
     }
     const contentType = (exchange.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
     const mediaType = Object.keys(content).find((name) => name.toLowerCase() === contentType);
     if (!mediaType) {
-      problems.push(
-        `Content-Type ${JSON.stringify(contentType)} is not declared (declared: ${Object.keys(content).join(", ")})`,
-      );
-      return violation(problems);
+      const declared = Object.keys(content).join(", ");
+      problems.push(`Content-Type ${JSON.stringify(contentType)} is not declared (declared: ${declared})`);
+      return problems;
     }
-    if (!/^application\/([a-z0-9.+-]+\+)?json$/.test(contentType)) return violation(problems);
+    if (!/^application\/([a-z0-9.+-]+\+)?json$/.test(contentType)) return problems;
     let body: unknown;
     try {
       body = JSON.parse(exchange.body);
     } catch {
       problems.push(`the body is not JSON: ${JSON.stringify(exchange.body.slice(0, 80))}`);
-      return violation(problems);
+      return problems;
     }
-    if (isObject(content[mediaType]) && "schema" in content[mediaType]) {
+    const media = content[mediaType];
+    if (isObject(media) && "schema" in media) {
       const error = this.schemaErrors(`${response.pointer}/content/${escapePointer(mediaType)}/schema`, body);
       if (error) problems.push(`body: ${error}`);
     }
-    return violation(problems);
+    return problems;
   }
+}
+
+function verdict(exchange: Exchange, operation: string, problems: string[]): Verdict {
+  return problems.length > 0
+    ? { kind: "violation", operation, status: exchange.status, problems }
+    : { kind: "checked", operation, status: exchange.status };
 }
 
 /** One line per violation, e.g. `POST /api/users/login → 401: status 401 is not a documented response`. */
