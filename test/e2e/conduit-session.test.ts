@@ -2,8 +2,9 @@
 // starts, over HTTP with `Authorization: Token <jwt>` (API.md §9, /work/conduit-decisions.md):
 // two users, a follow, two articles with tags, a favorite, comments, the feed and the filtered
 // lists, then everything undone again. It registers two accounts; the e2e files share one dev
-// server and its REGISTER_IP_LIMITER (10 a minute from one IP), and register seven in all
-// (wrangler-dev, typed-client, docs-browser, smoke, account-recovery, and two here).
+// server and its REGISTER_IP_LIMITER (10 a minute from one IP), and register eight in all
+// (wrangler-dev, typed-client, docs-browser, smoke, account-recovery, account-lifecycle, and two
+// here).
 // The local database outlives a run, so names, tags and titles carry a per-run suffix and every
 // assertion on a list is about this run's users and tags only.
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
