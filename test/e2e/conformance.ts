@@ -85,6 +85,13 @@ const describeErrors = (errors: OutputUnit[]) =>
  */
 export type Fallbacks = { notFound: (path: string) => string; methodNotAllowed: (path: string) => string };
 
+/** This API's answers to a path or a method its document does not have (src/openapi/document.ts). */
+export const API_FALLBACKS: Fallbacks = {
+  notFound: (path) => `/components/responses/${path.startsWith("/api/") ? "Conduit404" : "NotFoundError"}`,
+  methodNotAllowed: (path) =>
+    `/components/responses/${path.startsWith("/api/") ? "Conduit405" : "MethodNotAllowedError"}`,
+};
+
 /** Validates exchanges against one OpenAPI document. */
 export class Conformance {
   private readonly routes: Route[];
@@ -235,4 +242,22 @@ export function report(exchanges: Exchange[], verdicts: Verdict[]): string[] {
         ]
       : [],
   );
+}
+
+/** Which documented operations the checked exchanges exercised, with the statuses seen. */
+export function coverage(document: OpenApi, verdicts: Verdict[]) {
+  const seen: Record<string, number[]> = {};
+  for (const verdict of verdicts) {
+    if (verdict.kind === "skipped") continue;
+    const operation = verdict.operation.replace(/^HEAD /, "GET ");
+    const statuses = seen[operation] ?? [];
+    if (!statuses.includes(verdict.status)) statuses.push(verdict.status);
+    seen[operation] = statuses.sort();
+  }
+  const documented = Object.entries(document.paths).flatMap(([path, item]) =>
+    Object.keys(item)
+      .filter((method) => METHODS.includes(method))
+      .map((method) => `${method.toUpperCase()} ${path}`),
+  );
+  return { operations: seen, unexercised: documented.filter((operation) => !(operation in seen)) };
 }

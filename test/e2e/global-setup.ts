@@ -3,13 +3,14 @@
 // (recording-proxy.ts): `baseUrl` is the proxy, and every exchange is checked against the served
 // /openapi.json after each file (conformance-setup.ts).
 import { type ChildProcess, spawn } from "node:child_process";
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startRecordingProxy } from "./recording-proxy";
+import { API_FALLBACKS, Conformance, coverage, type OpenApi } from "./conformance";
+import { recorded, startRecordingProxy } from "./recording-proxy";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -49,6 +50,36 @@ async function waitUntilReady(url: string, timeoutMs: number, output: () => stri
   throw new Error(`wrangler dev was not ready after ${timeoutMs} ms. Output:\n${output()}`);
 }
 
+/** Where the run's conformance summary goes (git-ignored). */
+const SUMMARY_PATH = "test-results/openapi-conformance.json";
+
+/**
+ * After the run: which documented operations the e2e traffic exercised, with the statuses seen,
+ * and which it did not (each file's afterAll has already failed on any violation).
+ */
+async function writeConformanceSummary(directUrl: string, trafficPath: string): Promise<void> {
+  const document = (await (await fetch(`${directUrl}/openapi.json`)).json()) as OpenApi;
+  const conformance = new Conformance(document, API_FALLBACKS);
+  const exchanges = recorded(trafficPath);
+  const verdicts = exchanges.map((exchange) => conformance.check(exchange));
+  const { operations, unexercised } = coverage(document, verdicts);
+  const documented = Object.values(document.paths).reduce((sum, item) => sum + Object.keys(item).length, 0);
+  const count = (kind: string) => verdicts.filter((verdict) => verdict.kind === kind).length;
+  const summary = {
+    checked: count("checked"),
+    violations: count("violation"),
+    skipped: count("skipped"),
+    operations,
+    unexercised,
+  };
+  mkdirSync("test-results", { recursive: true });
+  writeFileSync(SUMMARY_PATH, `${JSON.stringify(summary, null, 2)}\n`);
+  console.log(
+    `e2e conformance: ${summary.checked} responses conform to /openapi.json, ${summary.violations} do not; ` +
+      `${documented - unexercised.length} of ${documented} documented operations answered; not exercised: ${unexercised.join(", ") || "none"} (${SUMMARY_PATH})`,
+  );
+}
+
 let server: ChildProcess | undefined;
 let proxy: Server | undefined;
 
@@ -80,7 +111,10 @@ export default async function setup(project: TestProject) {
   project.provide("directUrl", directUrl);
   project.provide("trafficPath", trafficPath);
   project.provide("devLogPath", devLogPath);
-  return () => {
+  return async () => {
+    await writeConformanceSummary(directUrl, trafficPath).catch((error: unknown) => {
+      console.error(`e2e conformance summary failed: ${String(error)}`);
+    });
     proxy?.closeAllConnections();
     proxy?.close();
     rmSync(logDir, { recursive: true, force: true });

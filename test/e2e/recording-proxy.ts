@@ -3,7 +3,7 @@
 // the headless browser) goes through it, and each answered exchange is appended to a JSON-lines
 // file before the answer is passed on. test/e2e/conformance-setup.ts validates what each test
 // file caused against the served /openapi.json (test/e2e/conformance.ts).
-import { appendFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import {
   type IncomingHttpHeaders,
   request as httpRequest,
@@ -135,4 +135,12 @@ export function startRecordingProxy(port: number, upstreamPort: number, trafficP
       else resolve(server);
     });
   });
+}
+
+/** The exchanges recorded so far, in order. */
+export function recorded(trafficPath: string): Exchange[] {
+  return readFileSync(trafficPath, "utf8")
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as Exchange);
 }

@@ -3,16 +3,12 @@
 // applies the same check to every exchange it records (test/e2e/conformance-setup.ts).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { Conformance, type OpenApi, type Verdict } from "../e2e/conformance";
+import { API_FALLBACKS, Conformance, type OpenApi, type Verdict } from "../e2e/conformance";
 import type { Exchange } from "../e2e/recording-proxy";
 
 /** What scripts/build-openapi.mjs wrote before the tests (GET /openapi.json serves it). */
 const document = JSON.parse(readFileSync(new URL("../../public/openapi.json", import.meta.url), "utf8")) as OpenApi;
-const conformance = new Conformance(document, {
-  notFound: (path) => `/components/responses/${path.startsWith("/api/") ? "Conduit404" : "NotFoundError"}`,
-  methodNotAllowed: (path) =>
-    `/components/responses/${path.startsWith("/api/") ? "Conduit405" : "MethodNotAllowedError"}`,
-});
+const conformance = new Conformance(document, API_FALLBACKS);
 
 const REQUEST_ID = "01a24249-7d22-712b-812a-b1735e0d3485";
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "x-request-id": REQUEST_ID };
