@@ -117,7 +117,10 @@ export default async function setup(project: TestProject) {
     });
     proxy?.closeAllConnections();
     proxy?.close();
-    rmSync(logDir, { recursive: true, force: true });
+    // The dev server may still print (its log of the summary's request, its shutdown): stop
+    // capturing before the log file goes.
+    server?.stdout?.off("data", capture);
+    server?.stderr?.off("data", capture);
     if (server?.pid) {
       try {
         process.kill(-server.pid, "SIGTERM");
@@ -125,5 +128,6 @@ export default async function setup(project: TestProject) {
         // already gone
       }
     }
+    rmSync(logDir, { recursive: true, force: true });
   };
 }
