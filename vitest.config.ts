@@ -84,6 +84,8 @@ export default defineConfig(async () => {
             include: ["test/e2e/**/*.test.ts"],
             environment: "node",
             globalSetup: ["./test/e2e/global-setup.ts"],
+            // Every response of every file is checked against the served /openapi.json.
+            setupFiles: ["./test/e2e/conformance-setup.ts"],
             // One wrangler dev serves every file; run them one after another.
             fileParallelism: false,
             testTimeout: 60_000,

@@ -1,4 +1,5 @@
-// `npm run cf-typegen` writes src/worker-configuration.d.ts with `wrangler types`: the Env of every
+// `npm run cf-typegen` writes worker-configuration.d.ts (at the project root, where `wrangler types`
+// writes it by default and Cloudflare's templates keep it) with `wrangler types`: the Env of every
 // environment in wrangler.toml plus the Workers runtime types for its compatibility date.
 // `npm run check:types` (CI) generates the same file next to it and fails when the committed one
 // differs: wrangler.toml, the compatibility date or workerd changed without a regeneration.
@@ -9,9 +10,9 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 
-const TARGET = "src/worker-configuration.d.ts";
+const TARGET = "worker-configuration.d.ts";
 // A sibling, so that the relative import of the main module in the output is the same.
-const CHECK_OUTPUT = "src/.worker-configuration.check.d.ts";
+const CHECK_OUTPUT = ".worker-configuration.check.d.ts";
 const check = process.argv.includes("--check");
 
 function generate(path) {
@@ -27,8 +28,9 @@ if (!check) {
   let generated;
   try {
     generate(CHECK_OUTPUT);
-    // The header names the output path; everything else must match byte for byte.
-    generated = readFileSync(CHECK_OUTPUT, "utf8").replace(CHECK_OUTPUT, TARGET);
+    // The header's command names the output path (and omits it when it is wrangler's default,
+    // TARGET); everything else must match byte for byte.
+    generated = readFileSync(CHECK_OUTPUT, "utf8").replace(` ${CHECK_OUTPUT}`, "");
   } finally {
     rmSync(CHECK_OUTPUT, { force: true });
   }

@@ -13,7 +13,7 @@ const EXAMPLE_ID = "019ac2e4-5b7a-7c31-9d2e-4f1a2b3c4d5e";
 
 /** Each error type with an example of its `details` (`{}` when the type has nothing to add). */
 const ERROR_DESCRIPTIONS: Record<
-  Exclude<ErrorStatus, 422> | 500,
+  Exclude<ErrorStatus, 422> | 405 | 500,
   { type: string; description: string; details: JsonObject }
 > = {
   400: {
@@ -31,6 +31,11 @@ const ERROR_DESCRIPTIONS: Record<
     type: "NotFoundError",
     description: "No such resource, or one the caller may not see",
     details: { resource: "post", id: EXAMPLE_ID },
+  },
+  405: {
+    type: "MethodNotAllowedError",
+    description: "The path exists, but not with this method; `Allow` lists the ones it has",
+    details: { allowed: ["GET", "HEAD", "POST"] },
   },
   409: { type: "ConflictError", description: "Conflict with the current state", details: { field: "email" } },
   412: {
@@ -70,6 +75,18 @@ const isConduitRoute = (path: string) => path.startsWith("/api/");
 const conduitStatus = (status: ErrorStatus | 500) => (status === 400 || status === 409 ? 422 : status);
 
 const HEADER_NAMES: Record<string, string> = { "idempotency-key": "Idempotency-Key" };
+
+/** API.md §1: every response carries it (the incoming one when sane, else a generated one). */
+const REQUEST_ID_HEADER = { $ref: "#/components/headers/X-Request-Id" };
+
+/** The values a response header may take, where the document can say more than "a string". */
+const HEADER_SCHEMAS: Record<string, JsonObject> = {
+  ETag: { type: "string", pattern: '^(W/)?"[\\x21\\x23-\\x7e]*"$' },
+  "X-Cache": { type: "string", enum: ["HIT", "MISS", "BYPASS"] },
+  "Cache-Control": { type: "string", pattern: "^(public, max-age=\\d+|private, no-store)$" },
+  Location: { type: "string", format: "uri-reference" },
+};
+const headerSchema = (name: string): JsonObject => HEADER_SCHEMAS[name] ?? { type: "string" };
 
 /** Converts zod schemas to OpenAPI 3.1 schemas, hoisting named ones into components. */
 class SchemaConverter {
@@ -130,12 +147,12 @@ function operationOf(doc: RouteDoc, parts: RequestPart[], path: string, converte
   const successHeaders = Object.fromEntries(
     Object.entries(success.headers ?? {}).map(([name, description]) => [
       name,
-      { description, schema: { type: "string" } },
+      { description, schema: headerSchema(name) },
     ]),
   );
   responses[String(success.status)] = {
     description: success.description,
-    ...(Object.keys(successHeaders).length > 0 ? { headers: successHeaders } : {}),
+    headers: { "X-Request-Id": REQUEST_ID_HEADER, ...successHeaders },
     ...(success.schema
       ? {
           content: { [doc.contentType ?? "application/json"]: { schema: converter.convert(success.schema, "output") } },
@@ -144,7 +161,15 @@ function operationOf(doc: RouteDoc, parts: RequestPart[], path: string, converte
         ? { content: { [doc.contentType]: { schema: { type: "string" } } } }
         : {}),
   };
-  if (doc.conditionalGet) responses["304"] = { description: "Not modified (`If-None-Match` matched); no body" };
+  if (doc.conditionalGet) {
+    responses["304"] = {
+      description: "Not modified (`If-None-Match` matched); no body",
+      headers: {
+        "X-Request-Id": REQUEST_ID_HEADER,
+        ETag: { description: "The current version", required: true, schema: headerSchema("ETag") },
+      },
+    };
+  }
   const conduit = isConduitRoute(path);
   for (const status of [...errors].sort()) {
     if (conduit)
@@ -172,6 +197,29 @@ function operationOf(doc: RouteDoc, parts: RequestPart[], path: string, converte
   };
 }
 
+/** The headers of an error response: the request id, and what 401, 405 and 429 always carry. */
+function errorHeaders(status: string, authScheme: "Bearer" | "Token"): JsonObject {
+  const headers: JsonObject = { "X-Request-Id": REQUEST_ID_HEADER };
+  if (status === "401") {
+    headers["WWW-Authenticate"] = {
+      description: `\`${authScheme}\`, with the realm`,
+      required: true,
+      schema: { type: "string", pattern: `^${authScheme}( |$)` },
+    };
+  }
+  if (status === "405") {
+    headers.Allow = { description: "The methods this path has", required: true, schema: { type: "string" } };
+  }
+  if (status === "429") {
+    headers["Retry-After"] = {
+      description: "Seconds until a retry may succeed",
+      required: true,
+      schema: { type: "integer", minimum: 0 },
+    };
+  }
+  return headers;
+}
+
 export type OpenApiDocument = JsonObject & { paths: Record<string, Record<string, JsonObject>> };
 
 /**
@@ -197,8 +245,7 @@ export function buildOpenApiDocument(app: Hono<AppEnv>): OpenApiDocument {
       type,
       {
         description: `${status} ${description}`,
-        ...(status === "401" ? { headers: { "WWW-Authenticate": { schema: { type: "string" } } } } : {}),
-        ...(status === "429" ? { headers: { "Retry-After": { schema: { type: "integer" } } } } : {}),
+        headers: errorHeaders(status, "Bearer"),
         content: {
           "application/json": {
             schema: errorComponent,
@@ -213,7 +260,7 @@ export function buildOpenApiDocument(app: Hono<AppEnv>): OpenApiDocument {
   for (const [status, description] of Object.entries(CONDUIT_ERRORS)) {
     responses[`Conduit${status}`] = {
       description: `${status} ${description}`,
-      ...(status === "429" ? { headers: { "Retry-After": { schema: { type: "integer" } } } } : {}),
+      headers: errorHeaders(status, "Token"),
       content: {
         "application/json": { schema: conduitErrorComponent, example: { errors: { body: [description] } } },
       },
@@ -245,6 +292,13 @@ export function buildOpenApiDocument(app: Hono<AppEnv>): OpenApiDocument {
     components: {
       schemas: converter.components,
       responses,
+      headers: {
+        "X-Request-Id": {
+          description: "The request's id: the incoming `X-Request-Id` when it is a sane token, else a generated one",
+          required: true,
+          schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" },
+        },
+      },
       securitySchemes: {
         bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
         conduitToken: {

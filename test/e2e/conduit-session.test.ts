@@ -2,8 +2,9 @@
 // starts, over HTTP with `Authorization: Token <jwt>` (API.md §9, /work/conduit-decisions.md):
 // two users, a follow, two articles with tags, a favorite, comments, the feed and the filtered
 // lists, then everything undone again. It registers two accounts; the e2e files share one dev
-// server and its REGISTER_IP_LIMITER (10 a minute from one IP), and register seven in all
-// (wrangler-dev, typed-client, docs-browser, smoke, account-recovery, and two here).
+// server and its REGISTER_IP_LIMITER (10 a minute from one IP), and register eight in all
+// (wrangler-dev, typed-client, docs-browser, smoke, account-recovery, account-lifecycle, and two
+// here).
 // The local database outlives a run, so names, tags and titles carry a per-run suffix and every
 // assertion on a list is about this run's users and tags only.
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
@@ -120,7 +121,7 @@ describe("a Conduit frontend's session against /api", () => {
     expect(current.body.user).toEqual({ ...login.body.user, token: aliceToken });
   });
 
-  it("answers a missing token with 401 and a taken username with 422, in the Conduit error shape", async () => {
+  it("answers a missing token and a wrong password with 401, a taken username with 422, an unknown profile with 404, in the Conduit error shape", async () => {
     const anonymous = await conduit<Errors>("/user");
     expect(anonymous.status, anonymous.text).toBe(401);
     expect(anonymous.headers.get("WWW-Authenticate")).toMatch(/^Token( |$)/);
@@ -134,6 +135,21 @@ describe("a Conduit frontend's session against /api", () => {
     });
     expect(taken.status, taken.text).toBe(422);
     expect(taken.body).toEqual({ errors: { body: ["username has already been taken"] } });
+
+    // A wrong password, a login without one and an unknown profile: errors a frontend shows.
+    const wrongPassword = await conduit<Errors>("/users/login", {
+      method: "POST",
+      body: { user: { email: alice.email, password: "not alice's password" } },
+    });
+    expect(wrongPassword.status, wrongPassword.text).toBe(401);
+    expect(wrongPassword.body).toEqual({ errors: { body: [expect.any(String)] } });
+    const noPassword = await conduit<Errors>("/users/login", {
+      method: "POST",
+      body: { user: { email: alice.email } },
+    });
+    expect(noPassword.status, noPassword.text).toBe(422);
+    const nobody = await conduit<Errors>(`/profiles/nobody_${run}`);
+    expect(nobody.status, nobody.text).toBe(404);
   });
 
   it("bob follows alice", async () => {

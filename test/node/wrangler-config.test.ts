@@ -6,7 +6,12 @@ import { experimental_readRawConfig } from "wrangler";
 import { RETRY_AFTER_SECONDS } from "../../src/middleware/rate-limit";
 
 type RateLimit = { name?: string; simple?: { limit?: number; period?: number } };
-type RawConfig = { ratelimits?: RateLimit[]; env?: Record<string, { ratelimits?: RateLimit[] }> };
+type Vars = { CORS_ORIGINS?: string };
+type RawConfig = {
+  ratelimits?: RateLimit[];
+  vars?: Vars;
+  env?: Record<string, { ratelimits?: RateLimit[]; vars?: Vars }>;
+};
 
 const { rawConfig } = experimental_readRawConfig({ config: resolve(import.meta.dirname, "../../wrangler.toml") });
 const config = rawConfig as RawConfig;
@@ -31,5 +36,23 @@ describe("wrangler.toml", () => {
       .filter((limiter) => limiter.simple?.period !== RETRY_AFTER_SECONDS)
       .map(({ env, name, simple }) => `${env} ${name}: period ${simple?.period}`);
     expect(differing, `Retry-After is ${RETRY_AFTER_SECONDS} s`).toEqual([]);
+  });
+});
+
+describe("CORS_ORIGINS", () => {
+  it("allows local frontends' dev and preview servers on localhost and 127.0.0.1 (npm run dev)", () => {
+    const origins = (config.vars?.CORS_ORIGINS ?? "").split(",");
+    const expected = ["localhost", "127.0.0.1"].flatMap((host) =>
+      [3000, 4173, 4200, 5173, 8080].map((port) => `http://${host}:${port}`),
+    );
+    expect(origins.sort()).toEqual(expected.sort());
+  });
+
+  it("keeps explicit https lists, without local origins, in every named environment", () => {
+    for (const [env, settings] of Object.entries(config.env ?? {})) {
+      const origins = (settings.vars?.CORS_ORIGINS ?? "").split(",");
+      expect(origins.length, env).toBeGreaterThan(0);
+      for (const origin of origins) expect(origin, env).toMatch(/^https:\/\/(?!localhost|127\.)[a-z0-9.-]+$/);
+    }
   });
 });

@@ -50,7 +50,7 @@ export const conduitUserRoutes = new Hono<AppEnv>()
       tag: "conduit",
       auth: "none",
       success: { status: 200, ...USER_RESPONSE },
-      errors: [422, 429],
+      errors: [401, 422, 429],
     }),
     rateLimit("LOGIN_IP_LIMITER", clientIp),
     jsonBody(),
