@@ -56,7 +56,7 @@ export default defineConfig(async () => {
             name: "workers",
             include: ["test/**/*.test.ts"],
             exclude: ["test/e2e/**", "test/node/**", "test/sim/**"],
-            setupFiles: ["./test/setup.ts"],
+            setupFiles: ["./test/setup.ts", "./test/setup-migrations.ts"],
           },
         },
         {
