@@ -20,7 +20,7 @@ const LIMITERS = [
 const SIM_LOCATIONS = ["A", "B", "C"] as const;
 
 /** The workerd runtime with the Worker's bindings, its migrations, and test-only bindings. */
-function workersRuntime(migrations: Awaited<ReturnType<typeof readD1Migrations>>) {
+export function workersRuntime(migrations: Awaited<ReturnType<typeof readD1Migrations>>) {
   return cloudflareTest({
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
@@ -55,7 +55,8 @@ export default defineConfig(async () => {
           test: {
             name: "workers",
             include: ["test/**/*.test.ts"],
-            exclude: ["test/e2e/**", "test/node/**", "test/sim/**"],
+            // test/bench/ holds benchmarks, run by their own npm scripts (vitest.bench.config.ts).
+            exclude: ["test/e2e/**", "test/node/**", "test/sim/**", "test/bench/**"],
             setupFiles: ["./test/setup.ts", "./test/setup-migrations.ts"],
           },
         },

@@ -2,7 +2,7 @@
 // end-to-end tests, and stops it afterwards.
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
@@ -15,21 +15,43 @@ declare module "vitest" {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
+/**
+ * Ports the OS has free right now, all different (each probe stays open until all are known). Two
+ * suites running at once in different clones must not share a dev server port or wrangler's
+ * inspector port (its default, 9229, is probed and taken by whichever dev server gets there first).
+ */
+async function freePorts(count: number): Promise<number[]> {
+  const probes = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const probe = createServer();
+          probe.once("error", reject);
+          probe.listen(0, "127.0.0.1", () => resolve(probe));
+        }),
+    ),
+  );
+  const ports = probes.map((probe) => {
+    const address = probe.address();
+    return typeof address === "object" && address ? address.port : 0;
   });
+  await Promise.all(probes.map((probe) => new Promise((resolve) => probe.close(resolve))));
+  return ports;
 }
 
-async function waitUntilReady(url: string, timeoutMs: number, output: () => string): Promise<void> {
+/** Resolves once `url` answers 200; rejects when the server exits first or the time is up. */
+async function waitUntilReady(
+  url: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  output: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`wrangler dev exited before it was ready. Output:\n${output()}`);
+    }
     try {
       if ((await fetch(url)).status === 200) return;
     } catch {
@@ -40,38 +62,66 @@ async function waitUntilReady(url: string, timeoutMs: number, output: () => stri
   throw new Error(`wrangler dev was not ready after ${timeoutMs} ms. Output:\n${output()}`);
 }
 
+function stop(child: ChildProcess | undefined): void {
+  if (child?.pid && child.exitCode === null) {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Tries again with other ports when a port picked above was taken before wrangler bound it. */
+const START_ATTEMPTS = 3;
+
 let server: ChildProcess | undefined;
 
 export default async function setup(project: TestProject) {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  let output = "";
   const logDir = mkdtempSync(join(tmpdir(), "e2e-dev-log-"));
   const devLogPath = join(logDir, "wrangler-dev.log");
-  // `info`: the simulated EMAIL binding reports each message (and the files holding its parts) at
-  // that level, and test/e2e/account-recovery.test.ts reads the mail from there.
-  server = spawn("npm", ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--log-level", "info"], {
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
-  });
-  const capture = (chunk: Buffer) => {
-    output += chunk.toString();
-    appendFileSync(devLogPath, chunk);
-  };
-  server.stdout?.on("data", capture);
-  server.stderr?.on("data", capture);
-  await waitUntilReady(`${baseUrl}/health/ready`, 90_000, () => output);
+  let baseUrl = "";
+  for (let attempt = 1; ; attempt++) {
+    const [port, inspectorPort] = await freePorts(2);
+    baseUrl = `http://127.0.0.1:${port}`;
+    let output = "";
+    // `info`: the simulated EMAIL binding reports each message (and the files holding its parts) at
+    // that level, and test/e2e/account-recovery.test.ts reads the mail from there.
+    const args = ["--port", String(port), "--inspector-port", String(inspectorPort), "--ip", "127.0.0.1"];
+    server = spawn("npm", ["run", "dev", "--", ...args, "--log-level", "info"], {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      // This run's own dev registry: another clone's `wrangler dev` of the same Worker name is
+      // not this one's business.
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        CI: "true",
+        WRANGLER_REGISTRY_PATH: join(logDir, "registry"),
+      },
+    });
+    const capture = (chunk: Buffer) => {
+      output += chunk.toString();
+      appendFileSync(devLogPath, chunk);
+    };
+    server.stdout?.on("data", capture);
+    server.stderr?.on("data", capture);
+    try {
+      await waitUntilReady(`${baseUrl}/health/ready`, server, 90_000, () => output);
+      break;
+    } catch (error) {
+      stop(server);
+      const portTaken = /EADDRINUSE|address already in use/i.test(output);
+      if (!portTaken || attempt >= START_ATTEMPTS) {
+        rmSync(logDir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
   project.provide("baseUrl", baseUrl);
   project.provide("devLogPath", devLogPath);
   return () => {
+    stop(server);
     rmSync(logDir, { recursive: true, force: true });
-    if (server?.pid) {
-      try {
-        process.kill(-server.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
   };
 }
