@@ -130,3 +130,22 @@ export function countingKV(): { kv: KVNamespace; reads: () => number } {
   });
   return { kv, reads: () => reads };
 }
+
+export type Issue = { path: string; message: string };
+
+/**
+ * A 400 ValidationError whose `details` is exactly `{ issues }`, each issue exactly a `path` and
+ * a non-empty `message`, naming exactly these paths (each at least once). Returns the issues.
+ */
+export async function expectIssues(response: Response, paths: string[]): Promise<Issue[]> {
+  const body = await expectError(response, 400, "ValidationError");
+  expect(body.details).toEqual({ issues: expect.any(Array) });
+  const issues = (body.details?.issues ?? []) as Issue[];
+  expect(issues.length).toBeGreaterThan(0);
+  for (const issue of issues) {
+    expect(issue).toEqual({ path: expect.any(String), message: expect.any(String) });
+    expect(issue.message.length).toBeGreaterThan(0);
+  }
+  expect([...new Set(issues.map((issue) => issue.path))].sort()).toEqual([...paths].sort());
+  return issues;
+}
