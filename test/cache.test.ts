@@ -1,9 +1,7 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { app } from "../src/app";
 import { countingD1 } from "./d1-instrument";
-import { api, BASE, countingKV, createAdmin, createPost, createUser, expectError, json } from "./helpers";
+import { api, BASE, countingKV, createAdmin, createPost, createUser, expectError, fetchSettled, json } from "./helpers";
 
 type Page = { data: { id: string; title: string; author: { name: string } }[]; next_cursor: string | null };
 
@@ -11,11 +9,8 @@ type Page = { data: { id: string; title: string; author: { name: string } }[]; n
  * Calls the app and waits for its `waitUntil` work (cache fills), so the next call sees it.
  * `overrides` swaps bindings for fault injectors or the query counter.
  */
-async function call(path: string, init: RequestInit = {}, overrides: Partial<Cloudflare.Env> = {}) {
-  const ctx = createExecutionContext();
-  const response = await app.fetch(new Request(`${BASE}${path}`, init), { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
+function call(path: string, init: RequestInit = {}, overrides: Partial<Cloudflare.Env> = {}) {
+  return fetchSettled(new Request(`${BASE}${path}`, init), overrides);
 }
 
 /** Fault injector: a KV namespace whose every call throws. */
