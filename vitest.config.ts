@@ -21,7 +21,7 @@ const LIMITERS = [
 const SIM_LOCATIONS = ["A", "B", "C"] as const;
 
 /** The workerd runtime with the Worker's bindings, its migrations, and test-only bindings. */
-function workersRuntime(migrations: Awaited<ReturnType<typeof readD1Migrations>>) {
+export function workersRuntime(migrations: Awaited<ReturnType<typeof readD1Migrations>>) {
   return cloudflareTest({
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
@@ -56,8 +56,9 @@ export default defineConfig(async () => {
           test: {
             name: "workers",
             include: ["test/**/*.test.ts"],
-            exclude: ["test/e2e/**", "test/node/**", "test/sim/**"],
-            setupFiles: ["./test/setup.ts"],
+            // test/bench/ holds benchmarks, run by their own npm scripts (vitest.bench.config.ts).
+            exclude: ["test/e2e/**", "test/node/**", "test/sim/**", "test/bench/**"],
+            setupFiles: ["./test/setup.ts", "./test/setup-migrations.ts"],
           },
         },
         {

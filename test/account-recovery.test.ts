@@ -1,13 +1,21 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { app } from "../src/app";
 import { sha256Hex } from "../src/lib/encoding";
-import { api, BASE, createUser, expectError, json, login, type Session, uniqueEmail } from "./helpers";
+import {
+  api,
+  BASE,
+  createUser,
+  type EnvOverrides,
+  expectError,
+  fetchSettled,
+  json,
+  login,
+  type Session,
+  uniqueEmail,
+} from "./helpers";
 import { linkToken, recordingEmailBinding, type SentMail } from "./mail-recorder";
 
-type Overrides = Partial<Record<keyof Cloudflare.Env, unknown>>;
-type CallInit = { method?: string; body?: unknown; token?: string; ip?: string; env?: Overrides };
+type CallInit = { method?: string; body?: unknown; token?: string; ip?: string; env?: EnvOverrides };
 
 /**
  * Calls the app with a recording `EMAIL` binding (and any other env overrides), and waits for the
@@ -17,17 +25,14 @@ async function call(path: string, init: CallInit = {}, mail = recordingEmailBind
   const headers = new Headers({ "CF-Connecting-IP": init.ip ?? "203.0.113.200" });
   if (init.body !== undefined) headers.set("Content-Type", "application/json");
   if (init.token) headers.set("Authorization", `Bearer ${init.token}`);
-  const ctx = createExecutionContext();
-  const response = await app.fetch(
+  const response = await fetchSettled(
     new Request(`${BASE}${path}`, {
       method: init.method ?? "POST",
       headers,
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     }),
-    { ...env, EMAIL: mail.binding, ...init.env },
-    ctx,
+    { EMAIL: mail.binding, ...init.env },
   );
-  await waitOnExecutionContext(ctx);
   return { response, sent: mail.sent };
 }
 
@@ -372,9 +377,9 @@ describe("POST /v1/auth/email-verification", () => {
 });
 
 describe("REQUIRE_VERIFIED_EMAIL", () => {
-  const createPost = (session: Session, status: "draft" | "published", env?: Overrides) =>
+  const createPost = (session: Session, status: "draft" | "published", env?: EnvOverrides) =>
     call("/v1/posts", { token: session.access_token, body: { title: "T", content: "C", status }, env });
-  const patchPost = (session: Session, id: string, body: Record<string, unknown>, env?: Overrides) =>
+  const patchPost = (session: Session, id: string, body: Record<string, unknown>, env?: EnvOverrides) =>
     call(`/v1/posts/${id}`, { method: "PATCH", token: session.access_token, body, env });
   const on = { REQUIRE_VERIFIED_EMAIL: "true" };
 

@@ -1,10 +1,7 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { app } from "../src/app";
 import { postEtag } from "../src/lib/etag";
-import { BASE, createAdmin, createUser, type Session, withRole } from "./helpers";
+import { BASE, createAdmin, createUser, fetchSettled, type Session, withRole } from "./helpers";
 import { fuzzSeed, PROPERTY_TIMEOUT_MS, SHRINK_TIME_LIMIT_MS } from "./seed";
 
 /**
@@ -113,14 +110,7 @@ async function call(
     body = JSON.stringify(init.body);
     headers.set("Content-Type", "application/json");
   }
-  const ctx = createExecutionContext();
-  const response = await app.fetch(
-    new Request(`${BASE}${path}`, { method: init.method ?? "GET", headers, body }),
-    env,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return response;
+  return fetchSettled(new Request(`${BASE}${path}`, { method: init.method ?? "GET", headers, body }));
 }
 
 async function readJson<T>(response: Response): Promise<T> {

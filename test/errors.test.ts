@@ -1,10 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { app } from "../src/app";
 import { RETRY_AFTER_SECONDS } from "../src/middleware/rate-limit";
 import { flakyD1, instrumentD1 } from "./d1-instrument";
-import { BASE, createPost, createUser, expectError, withRole } from "./helpers";
+import { BASE, createPost, createUser, expectError, fetchSettled, withRole } from "./helpers";
 
 /**
  * Every error type of the contract's table (API.md §1), each provoked by a real request, with the
@@ -45,13 +43,10 @@ async function send(path: string, init: Send = {}): Promise<{ response: Response
     body = JSON.stringify(init.body);
     if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   }
-  const ctx = createExecutionContext();
-  const response = await app.fetch(
+  const response = await fetchSettled(
     new Request(`${BASE}${path}`, { method: init.method ?? "GET", headers, body }),
-    { ...env, ...init.env },
-    ctx,
+    init.env,
   );
-  await waitOnExecutionContext(ctx);
   return { response, requestId };
 }
 

@@ -1,16 +1,13 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import { isTransientD1Error, resilientD1 } from "../src/db/resilient-d1";
 import { flakyD1, instrumentD1 } from "./d1-instrument";
-import { BASE, createPost, createUser, expectError, json } from "./helpers";
+import { BASE, createPost, createUser, expectError, fetchSettled, json } from "./helpers";
 
-async function call(path: string, init: RequestInit, DB: D1Database) {
-  const ctx = createExecutionContext();
-  const response = await app.fetch(new Request(`${BASE}${path}`, init), { ...env, DB }, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
+function call(path: string, init: RequestInit, DB: D1Database) {
+  return fetchSettled(new Request(`${BASE}${path}`, init), { DB });
 }
 
 const countRows = async (table: string, where: string, value: string) =>

@@ -1,5 +1,7 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import { app } from "../src/app";
 
 export const BASE = "https://api.test";
 
@@ -20,6 +22,20 @@ export async function api(path: string, init: ApiInit = {}): Promise<Response> {
     }
   }
   return exports.default.fetch(new Request(`${BASE}${path}`, { ...rest, headers, body: payload }));
+}
+
+/** Bindings a test swaps for fault injectors, recorders or counters. */
+export type EnvOverrides = Partial<Record<keyof Cloudflare.Env, unknown>>;
+
+/**
+ * Runs the app in-process with its own execution context and waits for the work it left to
+ * `waitUntil` (cache fills, mail), so the next call sees it. `overrides` swaps bindings.
+ */
+export async function fetchSettled(request: Request, overrides: EnvOverrides = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await app.fetch(request, { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
 }
 
 export async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
@@ -129,4 +145,23 @@ export function countingKV(): { kv: KVNamespace; reads: () => number } {
     },
   });
   return { kv, reads: () => reads };
+}
+
+export type Issue = { path: string; message: string };
+
+/**
+ * A 400 ValidationError whose `details` is exactly `{ issues }`, each issue exactly a `path` and
+ * a non-empty `message`, naming exactly these paths (each at least once). Returns the issues.
+ */
+export async function expectIssues(response: Response, paths: string[]): Promise<Issue[]> {
+  const body = await expectError(response, 400, "ValidationError");
+  expect(body.details).toEqual({ issues: expect.any(Array) });
+  const issues = (body.details?.issues ?? []) as Issue[];
+  expect(issues.length).toBeGreaterThan(0);
+  for (const issue of issues) {
+    expect(issue).toEqual({ path: expect.any(String), message: expect.any(String) });
+    expect(issue.message.length).toBeGreaterThan(0);
+  }
+  expect([...new Set(issues.map((issue) => issue.path))].sort()).toEqual([...paths].sort());
+  return issues;
 }

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, createAdmin, createPost, createUser, expectError, json } from "./helpers";
+import { api, createAdmin, createPost, createUser, expectError, expectIssues, json } from "./helpers";
 
 type PostStatus = "draft" | "published" | "archived";
 type Post = {
@@ -12,7 +12,6 @@ type Post = {
   version: number;
 };
 type Page = { data: Post[]; next_cursor: string | null };
-type Issue = { path: string; message: string };
 
 /** The most pages any walk here may take; a cursor that loops fails the test instead of hanging. */
 const MAX_PAGES = 60;
@@ -103,16 +102,6 @@ function toBase64Url(bytes: Uint8Array): string {
 
 function encodeText(text: string): string {
   return toBase64Url(new TextEncoder().encode(text));
-}
-
-async function expectIssues(response: Response, paths: string[]): Promise<Issue[]> {
-  const body = await expectError(response, 400, "ValidationError");
-  expect(body.details).toEqual({ issues: expect.any(Array) });
-  const issues = (body.details?.issues ?? []) as Issue[];
-  expect(issues.length).toBeGreaterThan(0);
-  for (const issue of issues) expect(issue).toEqual({ path: expect.any(String), message: expect.any(String) });
-  expect([...new Set(issues.map((issue) => issue.path))].sort()).toEqual([...paths].sort());
-  return issues;
 }
 
 /** Inserts posts straight into D1, to pin `created_at` (ties) without waiting on the clock. */

@@ -3,7 +3,18 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import { POST_BODY_MAX_BYTES } from "../src/middleware/json-body";
-import { api, BASE, createAdmin, createPost, createUser, expectError, json, type Session, withRole } from "./helpers";
+import {
+  api,
+  BASE,
+  createAdmin,
+  createPost,
+  createUser,
+  expectError,
+  expectIssues,
+  json,
+  type Session,
+  withRole,
+} from "./helpers";
 
 type PostStatus = "draft" | "published" | "archived";
 type Post = {
@@ -18,7 +29,6 @@ type Post = {
   version: number;
 };
 type Page = { data: Post[]; next_cursor: string | null };
-type Issue = { path: string; message: string };
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const JSON_HEADERS = { "Content-Type": "application/json" };
@@ -64,20 +74,6 @@ async function countPosts(authorId: string): Promise<number> {
     n: number;
   }>();
   return row?.n ?? Number.NaN;
-}
-
-/** A 400 ValidationError whose issues point at exactly these paths. */
-async function expectIssues(response: Response, paths: string[]): Promise<Issue[]> {
-  const body = await expectError(response, 400, "ValidationError");
-  expect(body.details).toEqual({ issues: expect.any(Array) });
-  const issues = (body.details?.issues ?? []) as Issue[];
-  expect(issues.length).toBeGreaterThan(0);
-  for (const issue of issues) {
-    expect(issue).toEqual({ path: expect.any(String), message: expect.any(String) });
-    expect(issue.message.length).toBeGreaterThan(0);
-  }
-  expect([...new Set(issues.map((issue) => issue.path))].sort()).toEqual([...paths].sort());
-  return issues;
 }
 
 /** The 404 for a post the caller may not see must be the one for an id that never existed. */

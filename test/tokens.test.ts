@@ -13,6 +13,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { verifyAccessToken } from "../src/auth/access-token";
 import { loadSettings, type Settings } from "../src/config";
+import { expectUnauthorized } from "./auth-helpers";
 import { api, createAdmin, createUser, expectError, json, login, type Session } from "./helpers";
 
 /** The secret vitest.config.ts gives the Worker; only ever used by the test runtime. */
@@ -83,14 +84,6 @@ function hmacWithHeader(header: Record<string, unknown>, payload: JWTPayload): P
 function me(init: { token?: string; authorization?: string }): Promise<Response> {
   const headers = init.authorization === undefined ? undefined : { Authorization: init.authorization };
   return api("/v1/users/me", { token: init.token, headers });
-}
-
-/** The whole 401 envelope: fixed message, empty details, and a Bearer challenge. */
-async function expectUnauthorized(response: Response, message: string): Promise<void> {
-  const body = await expectError(response, 401, "AuthenticationError");
-  expect(body.error).toBe(message);
-  expect(body.details).toEqual({});
-  expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer\b/);
 }
 
 async function expectMe(response: Response, userId: string, role = "user"): Promise<void> {

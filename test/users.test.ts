@@ -6,6 +6,7 @@ import {
   createPost,
   createUser,
   expectError,
+  expectIssues as expectValidationIssues,
   json,
   login,
   type Session,
@@ -67,9 +68,9 @@ async function expectLastAdminConflict(response: Response): Promise<void> {
   expect(body.details).toEqual({ reason: "last_admin" });
 }
 
+/** The shared 400 check, and exactly one issue per named path. */
 async function expectIssues(response: Response, paths: string[]): Promise<void> {
-  const body = await expectError(response, 400, "ValidationError");
-  const issues = (body.details?.issues ?? []) as { path: string; message: string }[];
+  const issues = await expectValidationIssues(response, paths);
   expect(issues.map((issue) => issue.path).sort()).toEqual([...paths].sort());
   for (const issue of issues) expect(issue.message).toBeTypeOf("string");
 }

@@ -9,6 +9,30 @@ const SALT_BYTES = 16;
 const HASH_BYTES = 32;
 const SCHEME = "pbkdf2_sha256";
 
+/**
+ * The cost new hashes get while the test suite runs, the way Django's test settings swap in a fast
+ * hasher: at 100,000 iterations (~30 ms each) the suite's ~800 sign-ups and logins were its
+ * largest single cost. Same scheme and format, so such a hash verifies like any other.
+ */
+export const TEST_PBKDF2_ITERATIONS = 1;
+
+/**
+ * Iterations for new hashes. Production never changes it: the only way to lower it is
+ * `useTestPasswordHashCost`, which only test/setup.ts calls (test/node/password-cost.test.ts fails
+ * when anything else names it), and test/password-cost.test.ts hashes through a fresh module graph
+ * that no hook has touched to show that the default is the full cost.
+ */
+let hashIterations = PBKDF2_ITERATIONS;
+
+/**
+ * Test-suite hook: new hashes use `TEST_PBKDF2_ITERATIONS` in this module instance from now on.
+ * Hashes of any cost up to the cap keep verifying (the count travels with the hash), and a stored
+ * full-cost hash is never rehashed down to it.
+ */
+export function useTestPasswordHashCost(): void {
+  hashIterations = TEST_PBKDF2_ITERATIONS;
+}
+
 type ParsedHash = { iterations: number; salt: Uint8Array; hash: Uint8Array };
 
 async function derive(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
@@ -34,9 +58,10 @@ function parse(encoded: string): ParsedHash | null {
 
 /** `pbkdf2_sha256$<iterations>$<salt>$<hash>`: the parameters travel with the hash. */
 export async function hashPassword(password: string): Promise<string> {
+  const iterations = hashIterations;
   const salt = randomBytes(SALT_BYTES);
-  const hash = await derive(password, salt, PBKDF2_ITERATIONS);
-  return `${SCHEME}$${PBKDF2_ITERATIONS}$${toBase64Url(salt)}$${toBase64Url(hash)}`;
+  const hash = await derive(password, salt, iterations);
+  return `${SCHEME}$${iterations}$${toBase64Url(salt)}$${toBase64Url(hash)}`;
 }
 
 /** Constant-time check of a password against a stored hash. */
@@ -47,9 +72,14 @@ export async function verifyPassword(password: string, encoded: string): Promise
   return crypto.subtle.timingSafeEqual(candidate, parsed.hash);
 }
 
-/** True when a stored hash uses older parameters and should be replaced after a good login. */
+/**
+ * True when a stored hash is malformed or cheaper than new hashes and should be replaced after a
+ * good login. (In production every valid hash is at most `PBKDF2_ITERATIONS`, so this is "not the
+ * current parameters"; under the test cost a full-cost hash is not rehashed down.)
+ */
 export function needsRehash(encoded: string): boolean {
-  return parse(encoded)?.iterations !== PBKDF2_ITERATIONS;
+  const parsed = parse(encoded);
+  return parsed === null || parsed.iterations < hashIterations;
 }
 
 /**

@@ -1,10 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { app } from "../../src/app";
 import { signAccessToken } from "../../src/auth/access-token";
 import { loadSettings } from "../../src/config";
-import { api, BASE, json } from "../helpers";
+import { api, BASE, fetchSettled, json } from "../helpers";
 
 /** Times on /api are ISO-8601 UTC with milliseconds. */
 export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -75,14 +73,7 @@ export async function conduitSettled(
     payload = typeof body === "string" ? body : JSON.stringify(body);
     if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   }
-  const ctx = createExecutionContext();
-  const response = await app.fetch(
-    new Request(`${BASE}/api${path}`, { ...rest, headers, body: payload }),
-    { ...env, ...overrides },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return response;
+  return fetchSettled(new Request(`${BASE}/api${path}`, { ...rest, headers, body: payload }), overrides);
 }
 
 /**

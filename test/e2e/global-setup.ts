@@ -4,8 +4,8 @@
 // /openapi.json after each file (conformance-setup.ts).
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import type { Server } from "node:http";
-import { createServer } from "node:net";
+import type { Server as HttpServer } from "node:http";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
@@ -25,21 +25,43 @@ declare module "vitest" {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
+/**
+ * Ports the OS has free right now, all different (each probe stays open until all are known). Two
+ * suites running at once in different clones must not share a dev server port or wrangler's
+ * inspector port (its default, 9229, is probed and taken by whichever dev server gets there first).
+ */
+async function freePorts(count: number): Promise<number[]> {
+  const probes = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const probe = createServer();
+          probe.once("error", reject);
+          probe.listen(0, "127.0.0.1", () => resolve(probe));
+        }),
+    ),
+  );
+  const ports = probes.map((probe) => {
+    const address = probe.address();
+    return typeof address === "object" && address ? address.port : 0;
   });
+  await Promise.all(probes.map((probe) => new Promise((resolve) => probe.close(resolve))));
+  return ports;
 }
 
-async function waitUntilReady(url: string, timeoutMs: number, output: () => string): Promise<void> {
+/** Resolves once `url` answers 200; rejects when the server exits first or the time is up. */
+async function waitUntilReady(
+  url: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  output: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`wrangler dev exited before it was ready. Output:\n${output()}`);
+    }
     try {
       if ((await fetch(url)).status === 200) return;
     } catch {
@@ -49,6 +71,19 @@ async function waitUntilReady(url: string, timeoutMs: number, output: () => stri
   }
   throw new Error(`wrangler dev was not ready after ${timeoutMs} ms. Output:\n${output()}`);
 }
+
+function stop(child: ChildProcess | undefined): void {
+  if (child?.pid && child.exitCode === null) {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Tries again with other ports when a port picked above was taken before wrangler bound it. */
+const START_ATTEMPTS = 3;
 
 /** Where the run's conformance summary goes (git-ignored). */
 const SUMMARY_PATH = "test-results/openapi-conformance.json";
@@ -81,32 +116,53 @@ async function writeConformanceSummary(directUrl: string, trafficPath: string): 
 }
 
 let server: ChildProcess | undefined;
-let proxy: Server | undefined;
+let proxy: HttpServer | undefined;
 
 export default async function setup(project: TestProject) {
-  const port = await freePort();
-  const directUrl = `http://127.0.0.1:${port}`;
-  let output = "";
   const logDir = mkdtempSync(join(tmpdir(), "e2e-dev-log-"));
   const devLogPath = join(logDir, "wrangler-dev.log");
   const trafficPath = join(logDir, "traffic.jsonl");
   writeFileSync(trafficPath, "");
-  // `info`: the simulated EMAIL binding reports each message (and the files holding its parts) at
-  // that level, and test/e2e/account-recovery.test.ts reads the mail from there.
-  server = spawn("npm", ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--log-level", "info"], {
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
-  });
-  const capture = (chunk: Buffer) => {
-    output += chunk.toString();
-    appendFileSync(devLogPath, chunk);
-  };
-  server.stdout?.on("data", capture);
-  server.stderr?.on("data", capture);
-  await waitUntilReady(`${directUrl}/health/ready`, 90_000, () => output);
-  const proxyPort = await freePort();
-  proxy = await startRecordingProxy(proxyPort, port, trafficPath);
+  let directUrl = "";
+  for (let attempt = 1; ; attempt++) {
+    const [port, inspectorPort] = await freePorts(2);
+    directUrl = `http://127.0.0.1:${port}`;
+    let output = "";
+    // `info`: the simulated EMAIL binding reports each message (and the files holding its parts) at
+    // that level, and test/e2e/account-recovery.test.ts reads the mail from there.
+    const args = ["--port", String(port), "--inspector-port", String(inspectorPort), "--ip", "127.0.0.1"];
+    server = spawn("npm", ["run", "dev", "--", ...args, "--log-level", "info"], {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      // This run's own dev registry: another clone's `wrangler dev` of the same Worker name is
+      // not this one's business.
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        CI: "true",
+        WRANGLER_REGISTRY_PATH: join(logDir, "registry"),
+      },
+    });
+    const capture = (chunk: Buffer) => {
+      output += chunk.toString();
+      appendFileSync(devLogPath, chunk);
+    };
+    server.stdout?.on("data", capture);
+    server.stderr?.on("data", capture);
+    try {
+      await waitUntilReady(`${directUrl}/health/ready`, server, 90_000, () => output);
+      break;
+    } catch (error) {
+      stop(server);
+      const portTaken = /EADDRINUSE|address already in use/i.test(output);
+      if (!portTaken || attempt >= START_ATTEMPTS) {
+        rmSync(logDir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+  const [proxyPort = 0] = await freePorts(1);
+  proxy = await startRecordingProxy(proxyPort, Number(new URL(directUrl).port), trafficPath);
   project.provide("baseUrl", `http://127.0.0.1:${proxyPort}`);
   project.provide("directUrl", directUrl);
   project.provide("trafficPath", trafficPath);
@@ -119,15 +175,9 @@ export default async function setup(project: TestProject) {
     proxy?.close();
     // The dev server may still print (its log of the summary's request, its shutdown): stop
     // capturing before the log file goes.
-    server?.stdout?.off("data", capture);
-    server?.stderr?.off("data", capture);
-    if (server?.pid) {
-      try {
-        process.kill(-server.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
+    server?.stdout?.removeAllListeners("data");
+    server?.stderr?.removeAllListeners("data");
+    stop(server);
     rmSync(logDir, { recursive: true, force: true });
   };
 }

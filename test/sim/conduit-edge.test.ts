@@ -2,8 +2,13 @@
 // read back at once at the location that made it while that location's D1 replica lags, by a
 // client that, like RealWorld frontends, keeps no X-D1-Bookmark; other locations converge once
 // everything has propagated; a profile change retires only that author's entries.
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { EdgeSimulation, type Location } from "./edge";
+
+// The app's KV retry pauses move the simulation's clock instead of waiting (simulated-pauses.ts).
+vi.mock("../../src/lib/kv-write", async (original) =>
+  (await import("./simulated-pauses")).withSimulatedPauses(original),
+);
 
 let sim: EdgeSimulation;
 beforeAll(async () => {

@@ -3,7 +3,7 @@
 // D1 acknowledgements, every response checked against the model (test/sim/model.ts).
 // Reproduce a run with its seed: `VITE_FUZZ_SEED=<seed> npm run test:sim`.
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { fuzzSeed, PROPERTY_TIMEOUT_MS } from "../seed";
 import { SimClient } from "./client";
 import { EdgeSimulation, LOCATIONS, type Location, PROPAGATION_BOUND_MS } from "./edge";
@@ -18,6 +18,11 @@ import {
   type Role,
   type Status,
 } from "./model";
+
+// The app's KV retry pauses move the simulation's clock instead of waiting (simulated-pauses.ts).
+vi.mock("../../src/lib/kv-write", async (original) =>
+  (await import("./simulated-pauses")).withSimulatedPauses(original),
+);
 
 /** Sequences per run and the longest one; the closing note quotes these. */
 const SEQUENCES_PER_RUN = 30;

@@ -1,9 +1,14 @@
 // One test per problem the edge simulation was built to expose (issue: edge correctness). Each
 // failed on the code before the fix; the closing note records what each showed then.
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { LIST_GENERATION_SHARDS } from "../../src/cache/keys";
 import { anonymous, SimClient } from "./client";
 import { EdgeSimulation } from "./edge";
+
+// The app's KV retry pauses move the simulation's clock instead of waiting (simulated-pauses.ts).
+vi.mock("../../src/lib/kv-write", async (original) =>
+  (await import("./simulated-pauses")).withSimulatedPauses(original),
+);
 
 let sim: EdgeSimulation;
 beforeAll(async () => {

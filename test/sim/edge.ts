@@ -42,8 +42,9 @@ export class EdgeSimulation {
   }
 
   static async create(): Promise<EdgeSimulation> {
-    for (const replica of [env.SIM_REPLICA_A, env.SIM_REPLICA_B, env.SIM_REPLICA_C]) {
-      await applyD1Migrations(replica, env.TEST_MIGRATIONS);
+    // The primary too: the sim project's setup file does not import `cloudflare:test` (test/setup.ts).
+    for (const database of [env.DB, env.SIM_REPLICA_A, env.SIM_REPLICA_B, env.SIM_REPLICA_C]) {
+      await applyD1Migrations(database, env.TEST_MIGRATIONS);
     }
     const sim = new EdgeSimulation();
     await sim.reset();

@@ -1,9 +1,14 @@
 // Cache hit rate under one author rename per second (issue: invalidation scoped to what
 // changed). Before scoping, every cached post depended on one global authors generation, so
 // each rename retired every cached post of every author; the closing note gives both figures.
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import { anonymous, SimClient } from "./client";
 import { EdgeSimulation } from "./edge";
+
+// The app's KV retry pauses move the simulation's clock instead of waiting (simulated-pauses.ts).
+vi.mock("../../src/lib/kv-write", async (original) =>
+  (await import("./simulated-pauses")).withSimulatedPauses(original),
+);
 
 const AUTHORS = 10;
 const POSTS_PER_AUTHOR = 5;

@@ -1,15 +1,16 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
-import { app } from "../src/app";
-import { BASE, createUser, uniqueEmail } from "./helpers";
-import { recordingEmailBinding } from "./mail-recorder";
+import { app } from "../../src/app";
+import { BASE, createUser, uniqueEmail } from "../helpers";
+import { recordingEmailBinding } from "../mail-recorder";
 
 /**
  * How long `POST /v1/auth/password-reset` takes to answer for an existing account and for an
  * unknown address, measured in workerd over alternating requests. Nothing here asserts a time
- * (it depends on the machine); the figures are printed for the README:
- * `npm run bench:reset-timing` (vitest with --silent=false).
+ * (it depends on the machine); the figures are printed for the README. A benchmark, not part of
+ * `npm test`: `npm run bench:reset-timing` runs it (vitest.bench.config.ts, at the production
+ * password-hashing cost).
  */
 const ROUNDS = 200;
 const WARMUP_ROUNDS = 20;
