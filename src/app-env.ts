@@ -1,6 +1,7 @@
 import type { PublicCache } from "./cache/public-cache";
 import type { Settings } from "./config";
 import type { Db } from "./db/client";
+import type { RequestSession } from "./db/session";
 import type { DomainContext } from "./domain/context";
 import type { Actor } from "./domain/vocabulary";
 import type { Timings } from "./lib/timing";
@@ -15,9 +16,8 @@ export type LogFields = {
   warnings?: string[];
 };
 
-/** What a signed-in request proved: its token, and when that token was issued. */
-/** The verified access token of the request, with its issue time and its sign-in's `auth_time`. */
-export type Credentials = { token: string; issuedAtMs: number; authTimeMs: number };
+/** The verified access token of the request: its issue time, its sign-in's `auth_time` and session version. */
+export type Credentials = { token: string; issuedAtMs: number; authTimeMs: number; sessionVersion: number };
 
 export type AppEnv = {
   Bindings: Cloudflare.Env;
@@ -26,6 +26,8 @@ export type AppEnv = {
     settings: Settings;
     db: Db;
     cache: PublicCache;
+    /** The request's D1 session: its read floor can be raised (src/db/session.ts). */
+    session: RequestSession;
     /** What the domain's operations need (src/domain/context.ts). */
     domain: DomainContext;
     actor: Actor;

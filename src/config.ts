@@ -34,6 +34,8 @@ const buildSettingsSchema = () =>
     JWT_AUDIENCE: z._default(z.string().check(z.minLength(1)), "edge-posts-api"),
     ACCESS_TOKEN_TTL_SECONDS: positiveInt(900, 86_400),
     REFRESH_TOKEN_TTL_DAYS: positiveInt(30, 365),
+    /** `/api` tokens: RealWorld clients keep one for days, revocable at once (src/user-record/). */
+    CONDUIT_TOKEN_TTL_DAYS: positiveInt(30, 365),
     CORS_ORIGINS: z.pipe(originList, z.array(z.url().check(z.refine((origin) => origin !== "*", "must list origins")))),
     /** The frontend that serves /reset-password and /verify-email; mailed links point there. */
     APP_URL: z.pipe(

@@ -8,6 +8,7 @@ import { BOOKMARK_HEADER } from "../src/db/session";
 import { conduit, createArticle, registerConduitUser, uniqueConduitEmail, uniqueTag } from "./conduit/helpers";
 import { api, BASE, createAdmin, createPost, createUser, expectError, json, login, type Session } from "./helpers";
 import { linkToken, recordingEmailBinding, type SentMail } from "./mail-recorder";
+import { userRecordsWith } from "./user-records";
 
 type Overrides = Partial<Record<keyof Cloudflare.Env, unknown>>;
 type SendInit = { method?: string; body?: unknown; headers?: Record<string, string>; ip?: string; env?: Overrides };
@@ -214,25 +215,18 @@ describe("4. the current-password check of PATCH /v1/users/me is rate-limited", 
   });
 });
 
-describe("4a. a password change whose revocation marker failed still converges", () => {
-  it("503 first; the repeat with the same body answers 401 for the old token, and has written the marker", async () => {
+describe("4a. a password change whose revocation could not be recorded still converges", () => {
+  it("503 first; the repeat with the same body answers 401 for the old token, and has ended the sessions", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => undefined);
     vi.spyOn(console, "log").mockImplementation(() => undefined);
-    /** Fault injector: a KV namespace whose writes fail (reads still work). */
-    const readOnlyKV = new Proxy(env.KV, {
-      get(target, property) {
-        if (property === "put") return () => Promise.reject(new Error("KV write refused (injected)"));
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const unreachable = userRecordsWith(["endSessions"]);
     const owner = await createUser();
     const body = { password: "the owner's new password", current_password: owner.password };
     const change = (overrides: Overrides = {}) =>
       send("/v1/users/me", { method: "PATCH", headers: bearer(owner.access_token), body, env: overrides });
-    const failed = await change({ KV: readOnlyKV });
+    const failed = await change({ USER_RECORDS: unreachable.namespace });
     const error = await expectError(failed.response, 503, "ServiceUnavailableError");
-    expect(error.details).toEqual({ dependency: "kv", reason: "revocation_pending" });
+    expect(error.details).toEqual({ dependency: "user_record", reason: "revocation_pending" });
     expect((await api("/v1/users/me", { token: owner.access_token })).status).toBe(200);
     const repeated = await change();
     const revoked = await expectError(repeated.response, 401, "AuthenticationError");

@@ -47,6 +47,8 @@ async function forge(sub: string, options: ForgeOptions = {}): Promise<string> {
     iat: now,
     // A password sign-in at the token's issue time, as at login.
     auth_time: options.claims?.iat ?? now,
+    // Signed under the account's first session version, as a fresh account's tokens are.
+    sv: 0,
     exp: now + 600,
     jti: crypto.randomUUID(),
     ...options.claims,
@@ -157,6 +159,7 @@ describe("access token attacks on GET /v1/users/me", () => {
       aud: AUDIENCE,
       iat: now,
       auth_time: now,
+      sv: 0,
       exp: now + 600,
       jti: "x",
     };
@@ -199,6 +202,7 @@ describe("access token attacks on GET /v1/users/me", () => {
       aud: AUDIENCE,
       iat: now,
       auth_time: now,
+      sv: 0,
       exp: now + 600,
       jti: "j",
     };
@@ -219,6 +223,9 @@ describe("access token attacks on GET /v1/users/me", () => {
     ["no sub", { omit: ["sub"] }],
     ["no jti", { omit: ["jti"] }],
     ["no auth_time", { omit: ["auth_time"] }],
+    ["no session version", { omit: ["sv"] }],
+    ["a session version that is not a whole number", { claims: { sv: 0.5 } }],
+    ["a negative session version", { claims: { sv: -1 } }],
     ["an auth_time after its issue time", { claims: { auth_time: Math.floor(Date.now() / 1000) + 60 } }],
     ["an auth_time that is not a number", { claims: { auth_time: "yesterday" } }],
     ["an unknown role", { claims: { role: "superadmin" } }],
@@ -315,6 +322,7 @@ describe("every failure to verify an access token is a 401 with the envelope, ne
       aud: AUDIENCE,
       iat: now,
       auth_time: now,
+      sv: 0,
       exp: now + 600,
       jti: crypto.randomUUID(),
     };
@@ -449,6 +457,7 @@ describe("verifyAccessToken", () => {
       aud: AUDIENCE,
       iat: now,
       auth_time: now,
+      sv: 0,
       exp: now + 600,
       jti: "j",
     };

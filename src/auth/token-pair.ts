@@ -41,11 +41,19 @@ export function authTimeOf(authenticatedAt: string | null): number {
   return authenticatedAt === null ? 0 : Date.parse(authenticatedAt);
 }
 
+/** What a token pair is made of (src/domain/sessions.ts: `SignedInWithRefresh`). */
+type PairSource = { user: UserRow; authTimeMs: number; sessionVersion: number; refreshToken: string };
+
 /** The body of register, login and refresh responses. */
-export async function tokenPairBody(settings: Settings, user: UserRow, refreshToken: string, authTimeMs: number) {
+export async function tokenPairBody(settings: Settings, signedIn: PairSource) {
+  const { user, authTimeMs, sessionVersion, refreshToken } = signedIn;
   return {
     user: toUserJson(user),
-    access_token: await signAccessToken(settings, { id: user.id, role: user.role, authTimeMs }),
+    access_token: await signAccessToken(
+      settings,
+      { id: user.id, role: user.role, authTimeMs, sessionVersion },
+      "access",
+    ),
     refresh_token: refreshToken,
     token_type: "Bearer" as const,
     expires_in: settings.ACCESS_TOKEN_TTL_SECONDS,

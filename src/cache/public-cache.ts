@@ -99,9 +99,18 @@ export class PublicCache {
         const values = await this.readGenerations(dependsOn);
         this.raiseFloor(Object.values(values));
       } catch (error) {
-        this.options.warn(`cache read failed: ${errorMessage(error)}`);
+        this.failOpen(error);
       }
     }, this.onWait);
+  }
+
+  /**
+   * KV could not say which writes the generations record, so the D1 read behind this request
+   * reads the primary: fail open, but never older than what any location already committed.
+   */
+  private failOpen(error: unknown): void {
+    this.options.warn(`cache read failed: ${errorMessage(error)}`);
+    this.options.freshness.raiseFloor({ kind: "primary" });
   }
 
   private async lookupUntimed(key: string, dependsOn: readonly string[]): Promise<Lookup> {
@@ -118,7 +127,7 @@ export class PublicCache {
       this.raiseFloor(Object.values(stamp));
       return { kind: "miss", stamp };
     } catch (error) {
-      this.options.warn(`cache read failed: ${errorMessage(error)}`);
+      this.failOpen(error);
       return { kind: "unavailable" };
     }
   }
@@ -157,7 +166,7 @@ export class PublicCache {
     alsoDependsOn: (value: T) => readonly string[],
   ): Promise<{ value: T; stamp: Stamp | undefined }> {
     const value = await load();
-    // KV already failed this request: serve from D1 without asking it again.
+    // KV already failed this request (the floor is the primary): serve from D1 without asking it again.
     if (lookup.kind === "unavailable") return { value, stamp: undefined };
     const known = lookup.kind === "miss" ? lookup.stamp : {};
     const keys = alsoDependsOn(value);
@@ -167,8 +176,9 @@ export class PublicCache {
       const read = await timed(() => this.readGenerations(unread), this.onWait);
       stamp = Object.fromEntries(keys.map((key) => [key, known[key] ?? read[key] ?? UNMOVED]));
     } catch (error) {
-      this.options.warn(`cache read failed: ${errorMessage(error)}`);
-      return { value, stamp: undefined };
+      // The read may have come from a lagging replica: read again on the primary.
+      this.failOpen(error);
+      return { value: await load(), stamp: undefined };
     }
     const floor = floorOf(Object.values(stamp));
     if (!floor || meetsFloor(this.options.freshness.getBookmark(), floor)) return { value, stamp };

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
+import { NotFoundError } from "../errors";
 import { type Cursor, encodeCursor } from "../lib/cursor";
 import { bodyEtag } from "../lib/etag";
 import { sendJson } from "../lib/send-json";
@@ -95,7 +96,7 @@ export async function serveItem<T>(c: Context<AppEnv>, item: ItemReadThrough<T>)
     setCacheHeaders(c, "HIT", true);
     return sendJson(c, lookup.entry.etag, lookup.entry.body);
   }
-  const { value, stamp } = await cache.loadFresh(lookup, item.load, item.dependsOn);
+  const { value, stamp } = await cache.loadFresh(lookup, confirmedOnPrimary(c, item.load), item.dependsOn);
   item.remembered?.set(item.key, [...new Set([...item.known, ...item.dependsOn(value)])]);
   const body = JSON.stringify(item.render(value));
   const etag = item.etag ? item.etag(value) : await bodyEtag(body);
@@ -107,12 +108,29 @@ export async function serveItem<T>(c: Context<AppEnv>, item: ItemReadThrough<T>)
   return sendJson(c, etag, body);
 }
 
+/**
+ * A single item that is not found where this request read is confirmed on the primary before
+ * the 404: a replica that lags must not hide a post or article that exists (its author, say,
+ * reading a new article without a token or bookmark).
+ */
+function confirmedOnPrimary<T>(c: Context<AppEnv>, load: () => Promise<T>): () => Promise<T> {
+  return async () => {
+    try {
+      return await load();
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || c.var.session.readsPrimary()) throw error;
+      c.var.session.raiseFloor({ kind: "primary" });
+      return load();
+    }
+  };
+}
+
 /** A personal read (never cached) at least as fresh as the generations learnt from its data. */
 export async function readFresh<T>(
   c: Context<AppEnv>,
   load: () => Promise<T>,
   dependsOn: (value: T) => readonly string[],
 ): Promise<T> {
-  const { value } = await c.var.cache.loadFresh({ kind: "miss", stamp: {} }, load, dependsOn);
+  const { value } = await c.var.cache.loadFresh({ kind: "miss", stamp: {} }, confirmedOnPrimary(c, load), dependsOn);
   return value;
 }

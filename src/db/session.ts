@@ -73,6 +73,11 @@ export class RequestSession implements D1Like {
     this.switchTo(floor.bookmark);
   }
 
+  /** Whether every later read goes to the primary (a write's session, or a raised floor). */
+  readsPrimary(): boolean {
+    return this.onPrimary;
+  }
+
   /** The newest bookmark this request has read or written at; undefined before any query. */
   getBookmark(): D1Bookmark | undefined {
     return newestBookmark(this.earlier, this.session.getBookmark() ?? undefined);

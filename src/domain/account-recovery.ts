@@ -1,5 +1,4 @@
 import { hashPassword, verifyPassword } from "../auth/password";
-import { revokeAccessTokens } from "../auth/revocation";
 import { hashSecretToken, newSecretToken } from "../auth/secret-token";
 import {
   findUsableToken,
@@ -15,6 +14,7 @@ import { isoNow } from "../lib/ids";
 import { loggableError, logWarning } from "../lib/log";
 import { composeAccountMail, composeEmailChangedNotice, type Mailer, sendAccountMail } from "../mail/account-mail";
 import type { DomainContext } from "./context";
+import { thenEndSessions } from "./sessions";
 import type { OneTimeTokenPurpose } from "./vocabulary";
 
 /**
@@ -121,25 +121,31 @@ function invalidToken(): ValidationError {
 
 /**
  * `POST /v1/auth/password-reset/confirm`: sets the new password and ends every session (refresh
- * tokens in the same batch, access tokens by the revocation marker written after it commits).
+ * tokens in the same batch, access tokens by the user record's session version, moved after it
+ * commits, or when its outcome is unknown).
  */
 export async function confirmPasswordReset(deps: AccountDeps, token: string, password: string): Promise<void> {
   const ttlSeconds = deps.settings.ACCESS_TOKEN_TTL_SECONDS;
   const tokenHash = await hashSecretToken(token);
   // A cheap read first, so a wrong token costs no password hashing; the batch re-checks.
-  if (!(await findUsableToken(deps.db, tokenHash, "password_reset", isoNow()))) {
-    // The repeat of a confirm that answered 503 because the revocation marker could not be
-    // written: the token was used within an access token's lifetime and the password sent is the
-    // one it set. Writing the marker now completes that reset; anything else is a bad token.
+  const usable = await findUsableToken(deps.db, tokenHash, "password_reset", isoNow());
+  if (!usable) {
+    // The repeat of a confirm that answered 503 because the sessions could not be ended: the
+    // token was used within an access token's lifetime and the password sent is the one it set.
+    // Ending them now completes that reset; anything else is a bad token.
     const used = await findUsedResetToken(deps.db, tokenHash, isoNow(Date.now() - ttlSeconds * 1000));
     if (!used || !(await verifyPassword(password, used.passwordHash))) throw invalidToken();
-    return revokeAccessTokens(deps.kv, used.userId, ttlSeconds, Date.now());
+    await deps.records.endSessions(used.userId);
+    return;
   }
   const passwordHash = await hashPassword(password);
-  const userId = await resetPasswordWithToken(deps.db, tokenHash, passwordHash, isoNow());
+  const { value: userId } = await thenEndSessions(
+    deps,
+    usable.userId,
+    () => resetPasswordWithToken(deps.db, tokenHash, passwordHash, isoNow()),
+    (owner) => owner !== undefined,
+  );
   if (!userId) throw invalidToken();
-  // Timed after the commit, as for a password change (domain/accounts.ts).
-  await revokeAccessTokens(deps.kv, userId, ttlSeconds, Date.now());
 }
 
 /** `POST /v1/auth/email-verification/confirm`. */

@@ -1,6 +1,5 @@
 import { sql } from "drizzle-orm";
 import { hashPassword, verifyPassword } from "../auth/password";
-import { revokeAccessTokens } from "../auth/revocation";
 import {
   retiredByAuthorChange,
   retiredByFavoritesGone,
@@ -27,13 +26,15 @@ import { isoNow } from "../lib/ids";
 import { type AccountDeps, notifyEmailChanged } from "./account-recovery";
 import type { DomainContext } from "./context";
 import { authorize, can } from "./permissions";
+import { thenEndSessions } from "./sessions";
 import { type Actor, ONE_TIME_TOKEN_PURPOSES, type OneTimeTokenPurpose, type Role, type UserActor } from "./vocabulary";
 
 /**
  * Accounts: the rules every surface shares when a user changes their own account or an admin
- * manages one. A change that must end tokens commits with the end of the sessions in one batch,
- * then writes the revocation marker (after the commit, so a concurrent refresh's token is
- * older), and rewrites it when a request is repeated. A change to what others see of an author
+ * manages one. A change that must end tokens commits with the end of the refresh-token families
+ * in one batch, then moves the user record's session version on (after the commit, so a
+ * concurrent refresh's token is signed under the old one; also when the write's outcome is
+ * unknown), and again when a request is repeated. A change to what others see of an author
  * retires the author's cached posts and lists.
  */
 
@@ -65,13 +66,6 @@ export function alreadyTaken(field: "email" | "username"): ConflictError {
   return new ConflictError(`An account with this ${field} already exists`, { field });
 }
 
-/** Tokens issued until now stop working; timed after the writes that made them invalid. */
-async function endAccessTokens(ctx: DomainContext, userId: string): Promise<number> {
-  const revokedBeforeMs = Date.now();
-  await revokeAccessTokens(ctx.kv, userId, ctx.settings.ACCESS_TOKEN_TTL_SECONDS, revokedBeforeMs);
-  return revokedBeforeMs;
-}
-
 export async function ownAccount(ctx: DomainContext, actor: UserActor): Promise<UserRow> {
   const user = await findUserById(ctx.db, actor.id);
   if (!user) throw new AuthenticationError("Account no longer exists");
@@ -101,8 +95,8 @@ export type PasswordProof =
 
 const RECENT_SIGN_IN_MS = 5 * 60 * 1000;
 
-/** The account after the change, and when its older tokens stopped working (if they did). */
-export type ChangedAccount = { user: UserRow; tokensRevokedAtMs?: number };
+/** The account after the change, and the session version in force if its sessions ended. */
+export type ChangedAccount = { user: UserRow; sessionVersion?: number };
 
 /** The request's token was issued before the account's last password or email change. */
 function predatesCredentialChange(user: UserRow, tokenIssuedAtMs: number): boolean {
@@ -139,7 +133,7 @@ export async function changeOwnAccount(
   // This token should be dead already: the change that ended it could not write the marker
   // (a 503 told the client to repeat the request). Writing it now completes that change.
   if (predatesCredentialChange(user, tokenIssuedAtMs)) {
-    await endAccessTokens(deps, actor.id);
+    await deps.records.endSessions(actor.id);
     throw new AuthenticationError("Access token has been revoked");
   }
   const newEmail = body.email !== undefined && body.email !== user.email ? body.email : undefined;
@@ -159,18 +153,24 @@ export async function changeOwnAccount(
   if (sensitive) changes.credentialsChangedAt = now;
   const voided: OneTimeTokenPurpose[] = newEmail !== undefined ? [...ONE_TIME_TOKEN_PURPOSES] : ["password_reset"];
   const endSessions = sensitive ? [revokeAllForUser(db, actor.id, now), voidTokensQuery(db, actor.id, voided)] : [];
-  const result = await writeThenRetire(
-    deps.cache,
-    () => updateUserGuarded(db, actor.id, changes, now, endSessions),
-    retiredByUserWrite(actor.id, user),
+  const write = () =>
+    writeThenRetire(
+      deps.cache,
+      () => updateUserGuarded(db, actor.id, changes, now, endSessions),
+      retiredByUserWrite(actor.id, user),
+    );
+  const { value: result, sessionVersion } = await thenEndSessions(
+    deps,
+    actor.id,
+    write,
+    (outcome) => sensitive && outcome.kind === "ok",
   ).catch((error: unknown) => {
     const field = takenUserField(error);
     throw field ? alreadyTaken(field) : error;
   });
   if (result.kind !== "ok") throw new AuthenticationError("Account no longer exists");
   if (newEmail !== undefined) notifyEmailChanged(deps, user, newEmail);
-  if (!sensitive) return { user: result.value };
-  return { user: result.value, tokensRevokedAtMs: await endAccessTokens(deps, actor.id) };
+  return sessionVersion === undefined ? { user: result.value } : { user: result.value, sessionVersion };
 }
 
 /**
@@ -192,14 +192,15 @@ async function retiredByAccountDeletion(ctx: DomainContext, id: string) {
 
 /** Deletes the caller's account and its posts (cascade). */
 export async function deleteOwnAccount(ctx: DomainContext, actor: UserActor): Promise<void> {
-  const result = await writeThenRetire(
-    ctx.cache,
-    () => deleteUserGuarded(ctx.db, actor.id),
-    await retiredByAccountDeletion(ctx, actor.id),
+  const retired = await retiredByAccountDeletion(ctx, actor.id);
+  // Also when the account is already gone: this may repeat a deletion whose revocation failed.
+  const { value: result } = await thenEndSessions(
+    ctx,
+    actor.id,
+    () => writeThenRetire(ctx.cache, () => deleteUserGuarded(ctx.db, actor.id), retired),
+    (outcome) => outcome.kind !== "last-admin",
   );
   notLastAdmin(result);
-  // Also when the account is already gone: this may repeat a deletion whose revocation failed.
-  await endAccessTokens(ctx, actor.id);
   if (result.kind === "not-found") throw new AuthenticationError("Account no longer exists");
 }
 
@@ -226,28 +227,34 @@ export async function manageUser(
   if (!before) throw NotFoundError.resource("user", id);
   const now = isoNow();
   const endSessions = body.isActive === false ? [revokeAllForUser(db, id, now, sql`${users.isActive} = 0`)] : [];
-  const result = await writeThenRetire(
-    ctx.cache,
-    () => updateUserGuarded(db, id, changes, now, endSessions),
-    retiredByUserWrite(id, before),
+  const { value: result } = await thenEndSessions(
+    ctx,
+    id,
+    () =>
+      writeThenRetire(
+        ctx.cache,
+        () => updateUserGuarded(db, id, changes, now, endSessions),
+        retiredByUserWrite(id, before),
+      ),
+    (outcome) => outcome.kind === "ok" && (body.role !== undefined || body.isActive !== undefined),
   );
   if (result.kind === "not-found") throw NotFoundError.resource("user", id);
   notLastAdmin(result);
-  if (body.role !== undefined || body.isActive !== undefined) await endAccessTokens(ctx, id);
   return result.value;
 }
 
 /** An admin deletes a user and its posts. */
 export async function removeUser(ctx: DomainContext, actor: UserActor, id: string): Promise<void> {
   authorize(actor, "user:manage");
-  const result = await writeThenRetire(
-    ctx.cache,
-    () => deleteUserGuarded(ctx.db, id),
-    await retiredByAccountDeletion(ctx, id),
+  const retired = await retiredByAccountDeletion(ctx, id);
+  // Also when the user is already gone: this may repeat a deletion whose revocation failed.
+  const { value: result } = await thenEndSessions(
+    ctx,
+    id,
+    () => writeThenRetire(ctx.cache, () => deleteUserGuarded(ctx.db, id), retired),
+    (outcome) => outcome.kind !== "last-admin",
   );
   notLastAdmin(result);
-  // Also when the user is already gone: this may repeat a deletion whose revocation failed.
-  await endAccessTokens(ctx, id);
   if (result.kind === "not-found") throw NotFoundError.resource("user", id);
 }
 

@@ -1,9 +1,9 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, Credentials } from "../app-env";
 import { verifyAccessToken } from "../auth/access-token";
-import { isRevoked } from "../auth/revocation";
 import type { UserActor } from "../domain/vocabulary";
-import { AuthenticationError, ServiceUnavailableError } from "../errors";
+import { AuthenticationError } from "../errors";
 
 /** Longer than any token we issue; anything bigger is refused before any crypto runs. */
 const MAX_TOKEN_LENGTH = 4096;
@@ -15,43 +15,53 @@ const TOKEN_OR_BEARER = /^(?:Token|Bearer) +([^\s]+) *$/i;
 /**
  * Reads `Authorization: Bearer <jwt>` when present and sets `c.var.actor`. A header that is
  * present but bad is a 401 even on public routes: a client sending a broken token should know.
- * No D1 read: the revocation marker lives in KV.
+ * No D1 read: revocation and the newest write live in the user's Durable Object (one RPC).
  */
 export const authenticate = authenticateWith(BEARER);
 
 /** The same for the RealWorld surface: `Token <jwt>` (or `Bearer <jwt>`), the same tokens. */
 export const authenticateConduit = authenticateWith(TOKEN_OR_BEARER);
 
+const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 function authenticateWith(scheme: RegExp) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header("Authorization");
-    if (header !== undefined) {
-      const match = scheme.exec(header);
-      const token = match?.[1];
-      if (!token || token.length > MAX_TOKEN_LENGTH) throw new AuthenticationError("Invalid access token");
-      const verified = await verifyAccessToken(c.var.settings, token);
-      if (!verified.ok) {
-        throw new AuthenticationError(verified.reason === "expired" ? "Access token expired" : "Invalid access token");
-      }
-      const { userId, role, issuedAtMs, authTimeMs } = verified.claims;
-      if (await revokedFailClosed(c.env.KV, userId, issuedAtMs)) {
-        throw new AuthenticationError("Access token has been revoked");
-      }
-      c.set("actor", { kind: "user", id: userId, role });
-      c.set("credentials", { token, issuedAtMs, authTimeMs });
-      c.var.log.userId = userId;
+    if (header === undefined) return next();
+    const match = scheme.exec(header);
+    const token = match?.[1];
+    if (!token || token.length > MAX_TOKEN_LENGTH) throw new AuthenticationError("Invalid access token");
+    const verified = await verifyAccessToken(c.var.settings, token);
+    if (!verified.ok) {
+      throw new AuthenticationError(verified.reason === "expired" ? "Access token expired" : "Invalid access token");
     }
+    const { userId, role, issuedAtMs, authTimeMs, sessionVersion } = verified.claims;
+    // The one user-record read of the request: strongly consistent, so a revocation holds at every
+    // location at once, and the user's newest write is read back wherever the request lands.
+    const record = await c.var.domain.records.read(userId);
+    if (sessionVersion < record.sessionVersion) throw new AuthenticationError("Access token has been revoked");
+    if (record.newestWrite !== null) c.var.session.raiseFloor({ kind: "bookmark", bookmark: record.newestWrite });
+    c.set("actor", { kind: "user", id: userId, role });
+    c.set("credentials", { token, issuedAtMs, authTimeMs, sessionVersion });
+    c.var.log.userId = userId;
     await next();
+    if (!READ_METHODS.has(c.req.method)) await recordNewestWrite(c, userId);
   });
 }
 
-/** Revocation fails closed: if KV cannot answer, a possibly-revoked token is not honoured. */
-async function revokedFailClosed(kv: KVNamespace, userId: string, issuedAtMs: number): Promise<boolean> {
-  try {
-    return await isRevoked(kv, userId, issuedAtMs);
-  } catch {
-    throw new ServiceUnavailableError("Cannot check token revocation right now", { dependency: "kv" });
-  }
+/**
+ * After a signed-in write: its bookmark goes to the user record, so the user's next requests read
+ * at least that fresh at any location. A write that failed with a 5xx may still have committed
+ * (a lost acknowledgement): then the primary's newest bookmark stands in for it. A 4xx wrote
+ * nothing.
+ */
+async function recordNewestWrite(c: Context<AppEnv>, userId: string): Promise<void> {
+  const { session, domain } = c.var;
+  const failed = c.error !== undefined || c.res.status >= 500;
+  if (!failed && c.res.status >= 400) return;
+  let bookmark = failed ? undefined : session.getBookmark();
+  if (failed) bookmark = await session.newestCommitted().catch(() => undefined);
+  if (bookmark !== undefined) await domain.records.recordWrite(userId, bookmark);
 }
 
 /** What `requireUser` adds: the signed-in caller and its credentials, typed as present. */

@@ -10,6 +10,7 @@ import { DEFAULT_RETRY_POLICY, resilientD1 } from "../db/resilient-d1";
 import { BOOKMARK_HEADER, chooseSession, RequestSession } from "../db/session";
 import { ServiceUnavailableError, ValidationError } from "../errors";
 import { addWarning, logWarning } from "../lib/log";
+import { userRecords } from "../user-record/client";
 
 /**
  * Puts the parsed settings, the Drizzle client (inside a D1 session, see db/session.ts) and the
@@ -50,7 +51,13 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
       },
     }),
   );
-  c.set("domain", { db: c.var.db, cache: c.var.cache, kv: c.env.KV, settings: result.settings });
+  c.set("session", session);
+  c.set("domain", {
+    db: c.var.db,
+    cache: c.var.cache,
+    records: userRecords(c.env.USER_RECORDS),
+    settings: result.settings,
+  });
   c.set("actor", { kind: "anonymous" });
   await next();
   // A request served without D1 (a cache hit) hands the client's own bookmark back.

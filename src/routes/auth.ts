@@ -1,8 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { authTimeOf, hashRefreshToken, newRefreshToken, tokenPairBody } from "../auth/token-pair";
-import { claimForRotation, findRefreshTokenByHash, insertIntoLiveFamily, revokeFamily } from "../db/refresh-tokens";
-import { refreshTokens } from "../db/schema";
+import { tokenPairBody } from "../auth/token-pair";
 import { findUserById } from "../db/users";
 import {
   confirmEmailVerification,
@@ -10,9 +8,8 @@ import {
   requestEmailVerification,
   requestPasswordReset,
 } from "../domain/account-recovery";
-import { logIn, register } from "../domain/sessions";
+import { logInWithRefresh, logOut, refreshSession, registerWithRefresh } from "../domain/sessions";
 import { AuthenticationError } from "../errors";
-import { isoNow, newId } from "../lib/ids";
 import { authenticate, requireUser } from "../middleware/auth";
 import { jsonBody } from "../middleware/json-body";
 import {
@@ -36,7 +33,6 @@ import {
 } from "../schemas/auth";
 import { accountDeps } from "./account-deps";
 
-const INVALID_REFRESH_TOKEN = "Invalid or expired refresh token";
 const ACCEPTED = { status: "accepted" } as const;
 
 export const authRoutes = new Hono<AppEnv>()
@@ -54,17 +50,8 @@ export const authRoutes = new Hono<AppEnv>()
     jsonBody(),
     validate("json", registerSchema),
     async (c) => {
-      const { settings } = c.var;
-      let refreshToken = "";
-      let signedInAtMs = 0;
-      // Signing up sets the password: it counts as a password sign-in.
-      const user = await register(c.var.domain, c.req.valid("json"), async (userId, nowMs) => {
-        const refresh = await newRefreshToken(settings, userId, newId(nowMs), isoNow(nowMs), nowMs);
-        refreshToken = refresh.token;
-        signedInAtMs = nowMs;
-        return [c.var.db.insert(refreshTokens).values(refresh.row)];
-      });
-      return c.json(await tokenPairBody(settings, user, refreshToken, signedInAtMs), 201);
+      const signedIn = await registerWithRefresh(c.var.domain, c.req.valid("json"));
+      return c.json(await tokenPairBody(c.var.settings, signedIn), 201);
     },
   )
   .post(
@@ -81,14 +68,10 @@ export const authRoutes = new Hono<AppEnv>()
     validate("json", loginSchema),
     async (c) => {
       const { email, password } = c.req.valid("json");
-      const { db, settings } = c.var;
       await enforcePasswordAttemptLimits(c, email);
-      const user = await logIn(c.var.domain, email, password);
-      c.var.log.userId = user.id;
-      const signedInAtMs = Date.now();
-      const refresh = await newRefreshToken(settings, user.id, newId(signedInAtMs), isoNow(signedInAtMs), signedInAtMs);
-      await db.insert(refreshTokens).values(refresh.row);
-      return c.json(await tokenPairBody(settings, user, refresh.token, signedInAtMs), 200);
+      const signedIn = await logInWithRefresh(c.var.domain, email, password);
+      c.var.log.userId = signedIn.user.id;
+      return c.json(await tokenPairBody(c.var.settings, signedIn), 200);
     },
   )
   .post(
@@ -105,33 +88,9 @@ export const authRoutes = new Hono<AppEnv>()
     jsonBody(),
     validate("json", refreshTokenSchema),
     async (c) => {
-      const { refresh_token } = c.req.valid("json");
-      const { db, settings } = c.var;
-      const now = isoNow();
-      const stored = await findRefreshTokenByHash(db, await hashRefreshToken(refresh_token));
-      if (!stored || stored.revokedAt !== null || stored.expiresAt <= now) {
-        throw new AuthenticationError(INVALID_REFRESH_TOKEN);
-      }
-      // A token that was already exchanged is being replayed: end the whole refresh-token family.
-      if (stored.rotatedAt !== null || !(await claimForRotation(db, stored.id, now))) {
-        await revokeFamily(db, stored.familyId, now);
-        throw new AuthenticationError(INVALID_REFRESH_TOKEN);
-      }
-      const user = await findUserById(db, stored.userId);
-      if (!user?.isActive) {
-        await revokeFamily(db, stored.familyId, now);
-        throw new AuthenticationError(INVALID_REFRESH_TOKEN);
-      }
-      c.var.log.userId = user.id;
-      // A refresh proves the refresh token, not the password: the sign-in time is carried over.
-      const refresh = await newRefreshToken(settings, user.id, stored.familyId, stored.authenticatedAt);
-      // Signed before the insert, so a revocation racing this refresh also covers its access token.
-      const body = await tokenPairBody(settings, user, refresh.token, authTimeOf(stored.authenticatedAt));
-      if (!(await insertIntoLiveFamily(db, refresh.row))) {
-        await revokeFamily(db, stored.familyId, now);
-        throw new AuthenticationError(INVALID_REFRESH_TOKEN);
-      }
-      return c.json(body, 200);
+      const signedIn = await refreshSession(c.var.domain, c.req.valid("json").refresh_token);
+      c.var.log.userId = signedIn.user.id;
+      return c.json(await tokenPairBody(c.var.settings, signedIn), 200);
     },
   )
   .post(
@@ -149,11 +108,8 @@ export const authRoutes = new Hono<AppEnv>()
     jsonBody(),
     validate("json", refreshTokenSchema),
     async (c) => {
-      const { refresh_token } = c.req.valid("json");
-      const actor = c.var.user;
-      const stored = await findRefreshTokenByHash(c.var.db, await hashRefreshToken(refresh_token));
       // Someone else's or an unknown token is left alone, but the answer is the same: nothing leaks.
-      if (stored && stored.userId === actor.id) await revokeFamily(c.var.db, stored.familyId, isoNow());
+      await logOut(c.var.domain, c.var.user, c.req.valid("json").refresh_token);
       return c.body(null, 204);
     },
   )

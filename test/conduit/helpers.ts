@@ -234,7 +234,8 @@ export async function tokenIssuedAgo(user: { id: string }, agoSeconds: number): 
   const settings = await loadSettings(env);
   if (!settings.ok) throw new Error("test settings are invalid");
   const issuedAtMs = Date.now() - agoSeconds * 1000;
-  return signAccessToken(settings.settings, { id: user.id, role: "user", authTimeMs: issuedAtMs }, issuedAtMs);
+  const subject = { id: user.id, role: "user" as const, authTimeMs: issuedAtMs, sessionVersion: 0 };
+  return signAccessToken(settings.settings, subject, "conduit", issuedAtMs);
 }
 
 /** Lets the clock move on (workerd's clock only advances across I/O and timers). */

@@ -2,7 +2,7 @@
 // (conformance-setup.ts) sees an answer from each: email verification, account edits, logout, a
 // user as others and as an admin see it, admin edits, post deletion, and a RealWorld profile edit.
 // Registers one account (the e2e files register eight in all, within REGISTER_IP_LIMITER's local
-// 10 a minute) and logs in twice (LOGIN_IP_LIMITER: 20 a minute).
+// 20 a minute) and logs in twice (LOGIN_IP_LIMITER: 20 a minute).
 import { execFileSync } from "node:child_process";
 import { describe, expect, inject, it } from "vitest";
 

@@ -1,6 +1,6 @@
 // Password reset end to end against the README's `npm run dev` (global-setup.ts): the mail is read
 // the way a developer would, from the file whose path the simulated EMAIL binding prints in the
-// dev server's output. Registers three accounts (REGISTER_IP_LIMITER allows 10 a minute locally,
+// dev server's output. Registers three accounts (REGISTER_IP_LIMITER allows 20 a minute locally,
 // and the whole e2e suite stays within it).
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";

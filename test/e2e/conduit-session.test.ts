@@ -2,7 +2,7 @@
 // starts, over HTTP with `Authorization: Token <jwt>` (API.md §9, /work/conduit-decisions.md):
 // two users, a follow, two articles with tags, a favorite, comments, the feed and the filtered
 // lists, then everything undone again. It registers two accounts; the e2e files share one dev
-// server and its REGISTER_IP_LIMITER (10 a minute from one IP), and register eight in all
+// server and its REGISTER_IP_LIMITER (20 a minute from one IP), and register ten in all
 // (wrangler-dev, typed-client, docs-browser, smoke, account-recovery, account-lifecycle, and two
 // here).
 // The local database outlives a run, so names, tags and titles carry a per-run suffix and every

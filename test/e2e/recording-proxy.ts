@@ -5,9 +5,9 @@
 // file caused against the served /openapi.json (test/e2e/conformance.ts).
 import { appendFileSync, readFileSync } from "node:fs";
 import {
-  type IncomingHttpHeaders,
-  request as httpRequest,
   createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
   type Server,
 } from "node:http";
 import type { AddressInfo } from "node:net";

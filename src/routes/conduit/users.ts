@@ -2,9 +2,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../app-env";
 import { signAccessToken } from "../../auth/access-token";
 import type { Settings } from "../../config";
-import type { UserRow } from "../../db/schema";
 import { changeOwnAccount, ownAccount } from "../../domain/accounts";
-import { logIn, register } from "../../domain/sessions";
+import { logIn, register, type SignedIn } from "../../domain/sessions";
 import { requireUser } from "../../middleware/auth";
 import { jsonBody } from "../../middleware/json-body";
 import { clientIp, enforcePasswordAttemptLimits, rateLimit, userWriteLimit } from "../../middleware/rate-limit";
@@ -16,10 +15,10 @@ import { toConduitUser } from "./render";
 
 const USER_RESPONSE = { description: "The user, with a token", schema: userResponseSchema };
 
-/** The token of a password sign-in (or sign-up) that happens now. */
-function signedInToken(settings: Settings, user: UserRow): Promise<string> {
-  const nowMs = Date.now();
-  return signAccessToken(settings, { id: user.id, role: user.role, authTimeMs: nowMs }, nowMs);
+/** A RealWorld token: long-lived (RealWorld clients have no refresh flow), revocable at once. */
+function conduitToken(settings: Settings, signedIn: SignedIn): Promise<string> {
+  const { user, authTimeMs, sessionVersion } = signedIn;
+  return signAccessToken(settings, { id: user.id, role: user.role, authTimeMs, sessionVersion }, "conduit");
 }
 
 /** Sign-up, sign-in and the current user. Same accounts, tokens and limits as `/v1`. */
@@ -39,8 +38,8 @@ export const conduitUserRoutes = new Hono<AppEnv>()
     validate("json", newUserSchema),
     async (c) => {
       const { username, email, password } = c.req.valid("json").user;
-      const user = await register(c.var.domain, { email, password, username, name: username });
-      return c.json({ user: toConduitUser(user, await signedInToken(c.var.settings, user)) }, 201);
+      const signedIn = await register(c.var.domain, { email, password, username, name: username });
+      return c.json({ user: toConduitUser(signedIn.user, await conduitToken(c.var.settings, signedIn)) }, 201);
     },
   )
   .post(
@@ -58,9 +57,9 @@ export const conduitUserRoutes = new Hono<AppEnv>()
     async (c) => {
       const { email, password } = c.req.valid("json").user;
       await enforcePasswordAttemptLimits(c, email);
-      const user = await logIn(c.var.domain, email, password);
-      c.var.log.userId = user.id;
-      return c.json({ user: toConduitUser(user, await signedInToken(c.var.settings, user)) });
+      const signedIn = await logIn(c.var.domain, email, password);
+      c.var.log.userId = signedIn.user.id;
+      return c.json({ user: toConduitUser(signedIn.user, await conduitToken(c.var.settings, signedIn)) });
     },
   )
   .get(
@@ -99,17 +98,13 @@ export const conduitUserRoutes = new Hono<AppEnv>()
       const changes = c.req.valid("json").user;
       const proof = { kind: "recent-sign-in", signedInAtMs: credentials.authTimeMs } as const;
       const changed = await changeOwnAccount(accountDeps(c), actor, credentials.issuedAtMs, changes, proof);
-      const { user, tokensRevokedAtMs } = changed;
-      // The old token was just revoked: the new one must be issued after the marker's millisecond.
-      // It keeps the sign-in's time: changing the password is not signing in again.
+      const { user, sessionVersion } = changed;
+      // The old token was just revoked: the new one is signed under the new session version. It
+      // keeps the sign-in's time: changing the password is not signing in again.
       const token =
-        tokensRevokedAtMs === undefined
+        sessionVersion === undefined
           ? credentials.token
-          : await signAccessToken(
-              settings,
-              { id: user.id, role: user.role, authTimeMs: credentials.authTimeMs },
-              Math.max(Date.now(), tokensRevokedAtMs + 1),
-            );
+          : await conduitToken(settings, { user, authTimeMs: credentials.authTimeMs, sessionVersion });
       return c.json({ user: toConduitUser(user, token) });
     },
   );
