@@ -1,13 +1,14 @@
 import { env } from "cloudflare:workers";
 
-type Method = "read" | "endSessions" | "recordWrite";
+export type UserRecordMethod = "read" | "endSessions" | "recordWrite";
+type Method = UserRecordMethod;
 
 /**
  * The real USER_RECORDS namespace (Miniflare's Durable Objects), seen through a proxy that counts
- * each RPC by method and, for the methods in `failing`, refuses it instead (fault injection, as a
- * Durable Object that cannot be reached would).
+ * each RPC by method and, for the methods `failing` names (a list, or a check made at each call),
+ * refuses it instead (fault injection, as a Durable Object that cannot be reached would).
  */
-export function userRecordsWith(failing: readonly Method[] = []): {
+export function userRecordsWith(failing: readonly Method[] | ((method: Method) => boolean) = []): {
   namespace: Cloudflare.Env["USER_RECORDS"];
   calls: Record<Method, number>;
 } {
@@ -23,7 +24,8 @@ export function userRecordsWith(failing: readonly Method[] = []): {
               if (method === "read" || method === "endSessions" || method === "recordWrite") {
                 return (...args: unknown[]) => {
                   calls[method] += 1;
-                  if (failing.includes(method)) return Promise.reject(new Error(`${method} refused (injected)`));
+                  const refused = typeof failing === "function" ? failing(method) : failing.includes(method);
+                  if (refused) return Promise.reject(new Error(`${method} refused (injected)`));
                   return (stubTarget[method] as (...a: unknown[]) => Promise<unknown>)(...args);
                 };
               }

@@ -1,4 +1,4 @@
-import { type D1Bookmark, isNewerBookmark } from "../db/bookmark";
+import { type D1Bookmark, isNewerBookmark, newestBookmark } from "../db/bookmark";
 import { meetsFloor, type ReadFloor } from "../db/session";
 import { errorMessage, KV_WRITE_PAUSES_MS, type Sleep, sleep } from "../lib/kv-write";
 import { logWarning } from "../lib/log";
@@ -77,9 +77,22 @@ export class PublicCache {
   private readonly onWait: (ms: number) => void;
   private readonly sleep: Sleep;
 
+  /** An entry older than this is not served to this request (the client's bookmark, or its user's newest write). */
+  private clientFloor: D1Bookmark | undefined;
+
   constructor(private readonly options: PublicCacheOptions) {
     this.onWait = options.onWait ?? (() => undefined);
     this.sleep = options.sleep ?? sleep;
+    this.clientFloor = options.clientBookmark;
+  }
+
+  /**
+   * The signed-in user's newest write (from the user record): like a bookmark the client sent, an
+   * entry older than it is not served to them, so a writer never reads an entry from before its
+   * own write, whatever KV shows at this location.
+   */
+  serveNoOlderThan(bookmark: D1Bookmark): void {
+    this.clientFloor = newestBookmark(this.clientFloor, bookmark);
   }
 
   /**
@@ -134,8 +147,8 @@ export class PublicCache {
 
   /** Every generation the entry was stamped with is unchanged, and it is as fresh as the client. */
   private async stillCurrent(entry: StoredEntry, known: Stamp): Promise<boolean> {
-    const { clientBookmark } = this.options;
-    if (clientBookmark !== undefined && isNewerBookmark(clientBookmark, entry.bookmark)) return false;
+    const floor = this.clientFloor;
+    if (floor !== undefined && isNewerBookmark(floor, entry.bookmark)) return false;
     const own = Object.keys(entry.stamp).filter((dep) => !(dep in known));
     if (Object.keys(known).some((dep) => entry.stamp[dep] !== known[dep])) return false;
     if (own.length === 0) return true;

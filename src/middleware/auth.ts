@@ -40,7 +40,10 @@ function authenticateWith(scheme: RegExp) {
     // location at once, and the user's newest write is read back wherever the request lands.
     const record = await c.var.domain.records.read(userId);
     if (sessionVersion < record.sessionVersion) throw new AuthenticationError("Access token has been revoked");
-    if (record.newestWrite !== null) c.var.session.raiseFloor({ kind: "bookmark", bookmark: record.newestWrite });
+    if (record.newestWrite !== null) {
+      c.var.session.raiseFloor({ kind: "bookmark", bookmark: record.newestWrite });
+      c.var.cache.serveNoOlderThan(record.newestWrite);
+    }
     c.set("actor", { kind: "user", id: userId, role });
     c.set("credentials", { token, issuedAtMs, authTimeMs, sessionVersion });
     c.var.log.userId = userId;

@@ -179,21 +179,21 @@ describe("3. revocation has no gaps", () => {
     expect(newPasswordWorks).toBe(!oldSessionWorks);
   });
 
-  it("a revocation marker that KV refused is written by the admin's retry of the same request", async () => {
+  it("a revocation the user record refused is made by the admin's retry of the same request", async () => {
     const admin = await SimClient.register(sim, "A", "Root");
     await sim.d1.writeOnPrimary([{ sql: "update users set role = 'admin' where id = ?", params: [admin.id] }]);
     expect((await admin.login("A")).status).toBe(200);
     const user = await SimClient.register(sim, "A", "Ada");
     const oldToken = user.accessToken;
 
-    sim.kv.faults.failWrite = (_location, key) => key.startsWith("auth:revoked-before:");
+    sim.records.refused.add("endSessions");
     const first = await admin.send("A", `/v1/users/${user.id}`, { method: "PATCH", body: { role: "guest" } });
     expect(first.status).toBe(503);
     expect(((await first.json()) as { details: unknown }).details).toEqual({
-      dependency: "kv",
+      dependency: "user_record",
       reason: "revocation_pending",
     });
-    sim.kv.faults = {};
+    sim.records.refused.clear();
     const retry = await admin.send("A", `/v1/users/${user.id}`, { method: "PATCH", body: { role: "guest" } });
     expect(retry.status).toBe(200);
     expect((await user.send("A", "/v1/users/me", { token: oldToken })).status).toBe(401);

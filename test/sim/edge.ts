@@ -1,6 +1,7 @@
 import { applyD1Migrations, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { app } from "../../src/app";
+import { type UserRecordMethod, userRecordsWith } from "../user-records";
 import { SimClock } from "./clock";
 import { D1ReplicaLagSimulator } from "./d1-replication";
 import { KvPropagationSimulator } from "./kv-propagation";
@@ -24,6 +25,11 @@ export class EdgeSimulation {
   readonly clock = new SimClock();
   readonly kv: KvPropagationSimulator;
   readonly d1: D1ReplicaLagSimulator;
+  /**
+   * The per-user Durable Objects: one real namespace for every location, as in production (one
+   * instance per user worldwide). `refused` injects unreachable calls; `calls` counts them.
+   */
+  readonly records: { refused: Set<UserRecordMethod>; calls: Record<UserRecordMethod, number> };
   private readonly envs: Record<string, Cloudflare.Env>;
 
   private constructor() {
@@ -33,10 +39,18 @@ export class EdgeSimulation {
       () => PROPAGATION_BOUND_MS,
     );
     this.d1 = new D1ReplicaLagSimulator(env.DB, { A: env.SIM_REPLICA_A, B: env.SIM_REPLICA_B, C: env.SIM_REPLICA_C });
+    const refused = new Set<UserRecordMethod>();
+    const records = userRecordsWith((method) => refused.has(method));
+    this.records = { refused, calls: records.calls };
     this.envs = Object.fromEntries(
       LOCATIONS.map((location) => [
         location,
-        { ...env, DB: this.d1.databaseAt(location), KV: this.kv.viewAt(location) } as Cloudflare.Env,
+        {
+          ...env,
+          DB: this.d1.databaseAt(location),
+          KV: this.kv.viewAt(location),
+          USER_RECORDS: records.namespace,
+        } as Cloudflare.Env,
       ]),
     );
   }
@@ -70,6 +84,7 @@ export class EdgeSimulation {
   async reset(): Promise<void> {
     this.kv.faults = {};
     this.d1.faults = {};
+    this.records.refused.clear();
     this.kv.forget();
     await this.d1.wipe();
     for (const namespace of [env.SIM_KV_A, env.SIM_KV_B, env.SIM_KV_C]) {
