@@ -92,6 +92,36 @@ const MUTATIONS = [
     from: "  return [[generationKeys.follows(followerId)]];",
     to: "  return [];",
   },
+  {
+    name: "the user record is not consulted: a revoked session version is honoured",
+    file: "src/middleware/auth.ts",
+    from: "    if (sessionVersion < record.sessionVersion) throw",
+    to: "    if (sessionVersion < record.sessionVersion && false) throw",
+  },
+  {
+    name: "the user's newest write does not raise its reads (read-your-writes rests on the bookmark alone)",
+    file: "src/middleware/auth.ts",
+    from: "    if (record.newestWrite !== null) {",
+    to: "    if (record.newestWrite !== null && false) {",
+  },
+  {
+    name: "a revoking write whose outcome is unknown ends no session",
+    file: "src/domain/sessions.ts",
+    from: "    if (!committedNothing(error)) await ctx.records.endSessions(userId);\n",
+    to: "",
+  },
+  {
+    name: "sessions end before the revoking write commits, not after it",
+    file: "src/domain/sessions.ts",
+    from: "  let value: T;\n  try {\n    value = await write();",
+    to: "  const ended = await ctx.records.endSessions(userId);\n  let value: T;\n  try {\n    value = await write();",
+    also: [
+      {
+        from: "sessionVersion: mustEnd(value) ? await ctx.records.endSessions(userId) : undefined",
+        to: "sessionVersion: mustEnd(value) ? ended : undefined",
+      },
+    ],
+  },
 ];
 
 const SUITES = [
@@ -101,6 +131,7 @@ const SUITES = [
   { name: "cache-leak", file: "test/cache-leak.test.ts", project: "workers" },
   { name: "sim: RealWorld", file: "test/sim/conduit-edge.test.ts", project: "sim" },
   { name: "RealWorld cache", file: "test/conduit/cache.test.ts", project: "workers" },
+  { name: "sim: user record", file: "test/sim/user-record.test.ts", project: "sim" },
 ];
 
 const only = process.argv.slice(2);
@@ -119,6 +150,7 @@ try {
     "wrangler.toml",
     "migrations",
     "package.json",
+    "worker-configuration.d.ts",
   ]) {
     cpSync(join(root, path), join(scratch, path), { recursive: true });
   }

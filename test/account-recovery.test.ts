@@ -14,6 +14,7 @@ import {
   uniqueEmail,
 } from "./helpers";
 import { linkToken, recordingEmailBinding, type SentMail } from "./mail-recorder";
+import { userRecordsWith } from "./user-records";
 
 type CallInit = { method?: string; body?: unknown; token?: string; ip?: string; env?: EnvOverrides };
 
@@ -253,22 +254,15 @@ describe("POST /v1/auth/password-reset/confirm", () => {
     expect((await confirmVerification(verification)).response.status).toBe(204);
   });
 
-  it("when the revocation marker cannot be written: 503, and repeating the request completes it", async () => {
+  it("when the sessions cannot be ended: 503, and repeating the request completes it", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => undefined);
     vi.spyOn(console, "log").mockImplementation(() => undefined);
-    /** Fault injector: a KV namespace whose writes fail (reads still work). */
-    const readOnlyKV = new Proxy(env.KV, {
-      get(target, property) {
-        if (property === "put") return () => Promise.reject(new Error("KV write refused (injected)"));
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const unreachable = userRecordsWith(["endSessions"]);
     const user = await createUser();
     const token = await resetToken(user);
-    const failed = await confirmReset(token, NEW_PASSWORD, { env: { KV: readOnlyKV } });
+    const failed = await confirmReset(token, NEW_PASSWORD, { env: { USER_RECORDS: unreachable.namespace } });
     const body = await expectError(failed.response, 503, "ServiceUnavailableError");
-    expect(body.details).toEqual({ dependency: "kv", reason: "revocation_pending" });
+    expect(body.details).toEqual({ dependency: "user_record", reason: "revocation_pending" });
     // The password changed and the refresh tokens ended; the access token lives until the repeat.
     expect((await login(user.email, NEW_PASSWORD)).status).toBe(200);
     expect((await me(user.access_token)).status).toBe(200);

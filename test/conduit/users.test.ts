@@ -257,7 +257,8 @@ describe("GET /api/user", () => {
 
   it("an expired token → 401", async () => {
     const registered = await registerConduitUser();
-    const expired = await tokenIssuedAgo(registered, 24 * 60 * 60);
+    // An /api token lives CONDUIT_TOKEN_TTL_DAYS (30 by default): one from 31 days ago is expired.
+    const expired = await tokenIssuedAgo(registered, 31 * 24 * 60 * 60);
     await errorsOf(await conduit("/user", { token: expired }), 401);
   });
 });

@@ -11,6 +11,8 @@ type Json = Record<string, unknown>;
  */
 export class SimClient {
   bookmark: string | undefined;
+  /** Whether requests carry the last bookmark (RealWorld-style clients send none). */
+  sendsBookmark = true;
   accessToken = "";
   refreshToken = "";
   id = "";
@@ -49,7 +51,7 @@ export class SimClient {
     const headers = new Headers(init.headers);
     const token = init.token === undefined ? this.accessToken : init.token;
     if (token) headers.set("Authorization", `Bearer ${token}`);
-    if (this.bookmark) headers.set("X-D1-Bookmark", this.bookmark);
+    if (this.bookmark && this.sendsBookmark) headers.set("X-D1-Bookmark", this.bookmark);
     if (init.body !== undefined) headers.set("Content-Type", "application/json");
     const response = await this.sim.fetch(location, path, {
       method: init.method ?? "GET",

@@ -36,7 +36,8 @@ export class EdgeSimulation {
     this.kv = new KvPropagationSimulator(
       this.clock,
       { A: env.SIM_KV_A, B: env.SIM_KV_B, C: env.SIM_KV_C },
-      () => PROPAGATION_BOUND_MS,
+      // Tests that do not say otherwise: at once where written (KV's usual), the bound elsewhere.
+      (from, to) => (from === to ? 0 : PROPAGATION_BOUND_MS),
     );
     this.d1 = new D1ReplicaLagSimulator(env.DB, { A: env.SIM_REPLICA_A, B: env.SIM_REPLICA_B, C: env.SIM_REPLICA_C });
     const refused = new Set<UserRecordMethod>();
@@ -83,6 +84,8 @@ export class EdgeSimulation {
   /** Empty D1 everywhere, empty KV everywhere, no pending propagation, no faults. */
   async reset(): Promise<void> {
     this.kv.faults = {};
+    this.kv.edgeCacheTtlMs = 0;
+    this.kv.propagationDelay = (from, to) => (from === to ? 0 : PROPAGATION_BOUND_MS);
     this.d1.faults = {};
     this.records.refused.clear();
     this.kv.forget();

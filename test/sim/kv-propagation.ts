@@ -14,10 +14,14 @@ export type KvFaults = {
 };
 
 /**
- * Lag- and limit-injecting wrapper over one real local KV namespace per location. A write lands
- * at once in the writer's namespace and reaches every other location's namespace only after a
- * propagation delay the test controls (last write wins, as in KV). Writes to a key more often
- * than once per second, from any location, throw as production KV does (429).
+ * Lag- and limit-injecting wrapper over one real local KV namespace per location. A write reaches
+ * each location's namespace, the writer's own included, after a propagation delay the test
+ * controls (0 at the writer's location unless the test says otherwise; last write wins, as in
+ * KV). Cloudflare promises no more than that: a write is only "usually" visible at once where it
+ * was made. With `edgeCacheTtlMs`, a location also keeps what a get read, a missing key included,
+ * for that long (KV's `cacheTtl`, 60 s by default), so a later write stays unseen there until the
+ * kept value expires. Writes to a key more often than once per second, from any location, throw
+ * as production KV does (429).
  */
 export class KvPropagationSimulator {
   private seq = 0;
@@ -28,6 +32,10 @@ export class KvPropagationSimulator {
   faults: KvFaults = {};
   /** Writes refused by the per-key limit, for reports. */
   refusedWrites = 0;
+  /** How long a location keeps what a get read, misses included (KV's `cacheTtl`); 0: not at all. */
+  edgeCacheTtlMs = 0;
+  /** Per location and key: what a get read there, until when it is kept. */
+  private readonly edgeCache = new Map<string, { value: string | null; until: number }>();
 
   constructor(
     private readonly clock: SimClock,
@@ -43,7 +51,10 @@ export class KvPropagationSimulator {
       get: async (keyOrKeys: string | string[], options?: unknown) => {
         await this.deliver(location);
         if (this.faults.failRead?.(location)) throw new Error("KV GET failed: 503 (simulated fault)");
-        return (namespace.get as (k: unknown, o?: unknown) => Promise<unknown>)(keyOrKeys, options);
+        if (options !== undefined && options !== "text") throw new Error("KV get is simulated for text only");
+        const keys = Array.isArray(keyOrKeys) ? keyOrKeys : [keyOrKeys];
+        const values = await this.readThroughEdge(location, namespace, keys);
+        return Array.isArray(keyOrKeys) ? values : (values.get(keyOrKeys) ?? null);
       },
       put: (key: string, value: string, options?: KVNamespacePutOptions) =>
         this.write(location, key, value, options?.expirationTtl),
@@ -62,11 +73,34 @@ export class KvPropagationSimulator {
     for (const location of Object.keys(this.namespaces)) await this.deliver(location, everything);
   }
 
-  /** Forgets pending writes and limits (between independent runs; the namespaces are wiped apart). */
+  /** Forgets pending writes, kept reads and limits (between independent runs; the namespaces are wiped apart). */
   forget(): void {
     this.pending = [];
     this.applied.clear();
     this.lastWriteAt.clear();
+    this.edgeCache.clear();
+  }
+
+  /** The values of `keys` at `location`: kept ones while they last, the rest read (and kept). */
+  private async readThroughEdge(location: string, namespace: KVNamespace, keys: string[]) {
+    const now = this.clock.now();
+    const values = new Map<string, string | null>();
+    const unread: string[] = [];
+    for (const key of keys) {
+      const kept = this.edgeCache.get(`${location}\n${key}`);
+      if (kept && kept.until > now) values.set(key, kept.value);
+      else unread.push(key);
+    }
+    if (unread.length > 0) {
+      const read = await namespace.get(unread, "text");
+      for (const key of unread) {
+        const value = read.get(key) ?? null;
+        values.set(key, value);
+        if (this.edgeCacheTtlMs > 0)
+          this.edgeCache.set(`${location}\n${key}`, { value, until: now + this.edgeCacheTtlMs });
+      }
+    }
+    return values;
   }
 
   private async write(location: string, key: string, value: string | null, expirationTtl: number | undefined) {
@@ -80,9 +114,10 @@ export class KvPropagationSimulator {
     this.lastWriteAt.set(key, now);
     this.seq += 1;
     const write: Write = { key, value, expirationTtl, seq: this.seq };
-    await this.apply(location, write);
     for (const to of Object.keys(this.namespaces)) {
-      if (to !== location) this.pending.push({ to, write, visibleAt: now + this.propagationDelay(location, to) });
+      const delay = this.propagationDelay(location, to);
+      if (delay <= 0) await this.apply(to, write);
+      else this.pending.push({ to, write, visibleAt: now + delay });
     }
   }
 

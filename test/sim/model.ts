@@ -4,9 +4,10 @@ import type { Location } from "./edge";
  * What each caller may see, as a function of the writes made so far: the model the edge
  * simulation's responses are checked against. Writes are recorded as snapshots of the whole
  * state, with when and where they were made and by whom. A read must reflect:
- * - (a) every write made at the reader's location, at once;
+ * - (a) every write made at the reader's location, at once (only while KV is as it usually is,
+ *   visible at once where written: `atOnceWhereWritten`);
  * - (b) every write made anywhere, once the propagation bound has passed;
- * - the reader's own writes, anywhere, at once (it carries their D1 bookmark);
+ * - the reader's own writes, anywhere, at once (its user record names its newest write);
  * and may reflect any later write, or not yet.
  */
 export type ClientName = "alice" | "bob" | "root";
@@ -70,6 +71,7 @@ export class History {
     initial: ModelState,
     at: number,
     private readonly boundMs: number,
+    private readonly atOnceWhereWritten = true,
   ) {
     this.snapshots.push({ at, location: "setup", by: null, state: copy(initial) });
   }
@@ -89,7 +91,7 @@ export class History {
     const mustSee = this.snapshots.map(
       (snapshot) =>
         snapshot.location === "setup" ||
-        snapshot.location === location ||
+        (this.atOnceWhereWritten && snapshot.location === location) ||
         snapshot.at + this.boundMs <= at ||
         (reader.kind === "client" && snapshot.by === reader.name),
     );
