@@ -18,6 +18,19 @@ export class Remembered<V> {
     if (this.values.size >= this.max && !oldest.done) this.values.delete(oldest.value);
     this.values.set(key, value);
   }
+
+  /**
+   * What this isolate remembers, and putting it back: the edge simulation runs several "isolates"
+   * per location in one real one, each with its own memory (test/sim/edge.ts).
+   */
+  entries(): [string, V][] {
+    return [...this.values];
+  }
+
+  replaceAll(entries: readonly [string, V][]): void {
+    this.values.clear();
+    for (const [key, value] of entries) this.values.set(key, value);
+  }
 }
 
 /** The generations a cached `/v1` post depends on, by its cache key: its author never changes. */

@@ -35,25 +35,35 @@ const factOf = (post: PostBody) => `${post.title}:${post.status}:v${post.version
 
 type Op =
   | { kind: "create"; at: Location; by: ClientName; status: "draft" | "published"; loseAck: boolean; retryAt: Location }
-  | { kind: "edit"; at: Location; by: ClientName; post: number }
-  | { kind: "setStatus"; at: Location; by: ClientName; post: number; status: Status }
+  | { kind: "edit"; at: Location; by: ClientName; post: number; loseAck: boolean }
+  | { kind: "setStatus"; at: Location; by: ClientName; post: number; status: Status; loseAck: boolean }
   | { kind: "deletePost"; at: Location; post: number }
   | { kind: "rename"; at: Location; who: ClientName }
   | { kind: "deleteAccount"; at: Location; who: "alice" | "bob" }
-  | { kind: "passwordChange"; at: Location; who: ClientName }
+  | { kind: "passwordChange"; at: Location; who: ClientName; loseAck: boolean }
   | { kind: "roleChange"; at: Location; who: "alice" | "bob"; role: "user" | "guest"; loseAck: boolean }
   | { kind: "setActive"; at: Location; who: "alice" | "bob"; active: boolean; loseAck: boolean }
   | { kind: "refresh"; at: Location; who: ClientName }
   | { kind: "wait"; ms: number }
   | { kind: "catchUp"; at: Location; part: number }
-  | { kind: "readPost"; at: Location; reader: ClientName | "anonymous"; post: number }
-  | { kind: "readList"; at: Location; reader: "alice" | "bob" | "anonymous"; author: ClientName | null }
+  | { kind: "readPost"; at: Location; reader: ClientName | "anonymous"; post: number; kvDown: boolean }
+  | {
+      kind: "readList";
+      at: Location;
+      reader: "alice" | "bob" | "anonymous";
+      author: ClientName | null;
+      kvDown: boolean;
+    }
   | { kind: "probe"; at: Location; who: ClientName };
 
 const location = fc.constantFrom<Location>(...LOCATIONS);
 const client = fc.constantFrom<ClientName>("alice", "bob", "root");
 const member = fc.constantFrom<"alice" | "bob">("alice", "bob");
 const pick = fc.nat({ max: 50 });
+/** One time in ten: a lost D1 acknowledgement. */
+const sometimes = fc.integer({ min: 0, max: 9 }).map((n) => n === 0);
+/** One read in five: KV reads failing at the reader's location. */
+const kvFault = fc.integer({ min: 0, max: 4 }).map((n) => n === 0);
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -67,7 +77,16 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       retryAt: location,
     }),
   },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant("edit" as const), at: location, by: client, post: pick }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("edit" as const),
+      at: location,
+      by: client,
+      post: pick,
+      loseAck: sometimes,
+    }),
+  },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -76,12 +95,21 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       by: client,
       post: pick,
       status: fc.constantFrom<Status>("draft", "published", "archived"),
+      loseAck: sometimes,
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("deletePost" as const), at: location, post: pick }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("rename" as const), at: location, who: client }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("deleteAccount" as const), at: location, who: member }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("passwordChange" as const), at: location, who: client }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("passwordChange" as const),
+      at: location,
+      who: client,
+      loseAck: sometimes,
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -121,6 +149,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       at: location,
       reader: fc.constantFrom<ClientName | "anonymous">("anonymous", "alice", "bob", "root"),
       post: pick,
+      kvDown: kvFault,
     }),
   },
   {
@@ -130,6 +159,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       at: location,
       reader: fc.constantFrom<"alice" | "bob" | "anonymous">("anonymous", "alice", "bob"),
       author: fc.option(client, { nil: null }),
+      kvDown: kvFault,
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("probe" as const), at: location, who: client }) },
@@ -153,6 +183,10 @@ const tally = {
   /** The oldest missed write under the harsh knobs; stale reads by signed-in readers (of others' writes). */
   maxStaleHarshMs: 0,
   staleSignedInReads: 0,
+  /** Reads made while KV reads failed at the reader's location. */
+  kvOutageReads: 0,
+  /** Sequences whose locations ran two or three isolates each. */
+  multiIsolateSequences: 0,
   /** Sequences run with the harsh KV knobs, and with clients that send no bookmark. */
   harshSequences: 0,
   bookmarklessSequences: 0,
@@ -166,10 +200,16 @@ const tally = {
  * locations after 0-90 s (its "60 seconds or more"), and every location keeps what it read,
  * misses included, for the 60 s `cacheTtl`. `dropBookmarks`: clients send no `X-D1-Bookmark`, as
  * RealWorld frontends do, so their own writes reach them only through their user record.
+ * `isolates`: each location runs that many isolates, each with its own module-level memory, and
+ * every request lands on any of them.
  */
-type Knobs = { harshKv: boolean; dropBookmarks: boolean };
+type Knobs = { harshKv: boolean; dropBookmarks: boolean; isolates: number };
 
-const knobsArb: fc.Arbitrary<Knobs> = fc.record({ harshKv: fc.boolean(), dropBookmarks: fc.boolean() });
+const knobsArb: fc.Arbitrary<Knobs> = fc.record({
+  harshKv: fc.boolean(),
+  dropBookmarks: fc.boolean(),
+  isolates: fc.integer({ min: 1, max: 3 }),
+});
 
 /** Writer-location and elsewhere delays at their harshest, plus the edge cache's keep time. */
 const HARSH_WRITER_DELAY_MS = 60_000;
@@ -336,10 +376,16 @@ class Run {
         if (!post || !this.usable(op.by)) return;
         this.titles += 1;
         const body = op.kind === "edit" ? { title: `t${this.titles}` } : { status: op.status };
+        const allowed = this.writeStatus(op.by, post);
+        const lost = op.loseAck && allowed === 200;
+        if (lost) {
+          sim.d1.loseNextAcknowledgement(/^update "posts"/i);
+          tally.lostAcks += 1;
+        }
         const response = await clients[op.by].send(op.at, `/v1/posts/${post.id}`, { method: "PATCH", body });
-        const expected = this.writeStatus(op.by, post);
+        const expected = lost ? 503 : allowed;
         this.expectStatus(response, expected, op.kind);
-        if (expected !== 200) return;
+        if (allowed !== 200) return;
         if (op.kind === "edit") post.title = `t${this.titles}`;
         else post.status = op.status;
         post.version += 1;
@@ -390,13 +436,22 @@ class Run {
         const client = clients[op.who];
         this.keys += 1;
         const password = `pass-word-${this.keys}`;
-        const response = await this.revoking(op.who, op.at, true, () =>
-          client.send(op.at, "/v1/users/me", {
-            method: "PATCH",
-            body: { password, current_password: client.password },
-          }),
+        if (op.loseAck) {
+          sim.d1.loseNextAcknowledgement(/update "users"/);
+          tally.lostAcks += 1;
+        }
+        const response = await this.revoking(
+          op.who,
+          op.at,
+          true,
+          () =>
+            client.send(op.at, "/v1/users/me", {
+              method: "PATCH",
+              body: { password, current_password: client.password },
+            }),
+          op.loseAck,
         );
-        this.expectStatus(response, 200, "password change");
+        this.expectStatus(response, op.loseAck ? 503 : 200, "password change");
         client.password = password;
         this.expectStatus(await client.login(op.at), 200, "login after the password change");
         return;
@@ -443,15 +498,30 @@ class Run {
       case "readPost": {
         const post = this.post(op.post);
         if (!post) return;
-        await this.readPost(op.at, post.id, op.reader);
+        await this.withKv(op.at, op.kvDown, () => this.readPost(op.at, post.id, op.reader));
         return;
       }
       case "readList":
-        await this.readList(op.at, op.reader, op.author ?? undefined);
+        await this.withKv(op.at, op.kvDown, () => this.readList(op.at, op.reader, op.author ?? undefined));
         return;
       case "probe":
         await this.probe(op.at, op.who);
         return;
+    }
+  }
+
+  /**
+   * Runs a read with KV reads failing at `at` (when `down`): the read fails open to D1 and must
+   * still be as fresh as the model requires (it reads the primary).
+   */
+  private async withKv(at: Location, down: boolean, read: () => Promise<void>): Promise<void> {
+    if (!down) return read();
+    tally.kvOutageReads += 1;
+    this.sim.kv.faults.failRead = (location) => location === at;
+    try {
+      await read();
+    } finally {
+      this.sim.kv.faults.failRead = undefined;
     }
   }
 
@@ -591,6 +661,9 @@ describe("edge guarantees under random multi-location sequences", () => {
               return draw(knobs.harshKv ? HARSH_ELSEWHERE_DELAY_MS : PROPAGATION_BOUND_MS);
             };
             sim.kv.edgeCacheTtlMs = knobs.harshKv ? EDGE_CACHE_TTL_MS : 0;
+            sim.isolatesPerLocation = knobs.isolates;
+            sim.pickIsolate = () => draw(1000);
+            if (knobs.isolates > 1) tally.multiIsolateSequences += 1;
             for (const op of ops) await run.apply(op);
             await run.converge();
           },

@@ -1,12 +1,16 @@
 import { applyD1Migrations, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { app } from "../../src/app";
+import { articleDependencies, postDependencies } from "../../src/cache/remembered";
 import { type UserRecordMethod, userRecordsWith } from "../user-records";
 import { SimClock } from "./clock";
 import { D1ReplicaLagSimulator } from "./d1-replication";
 import { KvPropagationSimulator } from "./kv-propagation";
 
 export const LOCATIONS = ["A", "B", "C"] as const;
+
+/** The app's module-level memory that differs between isolates (src/cache/remembered.ts). */
+const ISOLATE_MEMOS = [postDependencies, articleDependencies];
 export type Location = (typeof LOCATIONS)[number];
 
 /** The bound the README states for other locations: KV's propagation window. */
@@ -66,11 +70,29 @@ export class EdgeSimulation {
     return sim;
   }
 
+  /**
+   * How many isolates each location runs. A request lands on any of them (`pickIsolate`), and
+   * each keeps its own module-level memory (the remembered dependencies of cached entries), as
+   * two requests at one location may reach different isolates or machines in production.
+   */
+  isolatesPerLocation = 1;
+  pickIsolate: (location: Location) => number = () => 0;
+  private readonly isolateMemory = new Map<string, [string, readonly string[]][][]>();
+
   /** One request at a location; its `waitUntil` work (cache fills) finishes before it returns. */
   async fetch(location: Location, path: string, init: RequestInit = {}): Promise<Response> {
+    const isolate = `${location}:${this.pickIsolate(location) % this.isolatesPerLocation}`;
+    const memory = this.isolateMemory.get(isolate) ?? ISOLATE_MEMOS.map(() => []);
+    ISOLATE_MEMOS.forEach((memo, index) => {
+      memo.replaceAll(memory[index] ?? []);
+    });
     const ctx = createExecutionContext();
     const response = await app.fetch(new Request(`${BASE}${path}`, init), this.envs[location], ctx);
     await waitOnExecutionContext(ctx);
+    this.isolateMemory.set(
+      isolate,
+      ISOLATE_MEMOS.map((memo) => memo.entries()),
+    );
     return response;
   }
 
@@ -88,6 +110,9 @@ export class EdgeSimulation {
     this.kv.propagationDelay = (from, to) => (from === to ? 0 : PROPAGATION_BOUND_MS);
     this.d1.faults = {};
     this.records.refused.clear();
+    this.isolatesPerLocation = 1;
+    this.pickIsolate = () => 0;
+    this.isolateMemory.clear();
     this.kv.forget();
     await this.d1.wipe();
     for (const namespace of [env.SIM_KV_A, env.SIM_KV_B, env.SIM_KV_C]) {
