@@ -185,8 +185,9 @@ const tally = {
   staleSignedInReads: 0,
   /** Reads made while KV reads failed at the reader's location. */
   kvOutageReads: 0,
-  /** Sequences whose locations ran two or three isolates each. */
+  /** Sequences whose locations ran two or three isolates each; whose background work was not awaited. */
   multiIsolateSequences: 0,
+  unawaitedBackgroundSequences: 0,
   /** Sequences run with the harsh KV knobs, and with clients that send no bookmark. */
   harshSequences: 0,
   bookmarklessSequences: 0,
@@ -201,14 +202,16 @@ const tally = {
  * misses included, for the 60 s `cacheTtl`. `dropBookmarks`: clients send no `X-D1-Bookmark`, as
  * RealWorld frontends do, so their own writes reach them only through their user record.
  * `isolates`: each location runs that many isolates, each with its own module-level memory, and
- * every request lands on any of them.
+ * every request lands on any of them. `unawaitedBackground`: a request's `waitUntil` work (fills,
+ * late bumps) runs on while the next requests are served, instead of finishing before them.
  */
-type Knobs = { harshKv: boolean; dropBookmarks: boolean; isolates: number };
+type Knobs = { harshKv: boolean; dropBookmarks: boolean; isolates: number; unawaitedBackground: boolean };
 
 const knobsArb: fc.Arbitrary<Knobs> = fc.record({
   harshKv: fc.boolean(),
   dropBookmarks: fc.boolean(),
   isolates: fc.integer({ min: 1, max: 3 }),
+  unawaitedBackground: fc.boolean(),
 });
 
 /** Writer-location and elsewhere delays at their harshest, plus the edge cache's keep time. */
@@ -662,6 +665,8 @@ describe("edge guarantees under random multi-location sequences", () => {
             };
             sim.kv.edgeCacheTtlMs = knobs.harshKv ? EDGE_CACHE_TTL_MS : 0;
             sim.isolatesPerLocation = knobs.isolates;
+            sim.awaitBackgroundWork = !knobs.unawaitedBackground;
+            if (knobs.unawaitedBackground) tally.unawaitedBackgroundSequences += 1;
             sim.pickIsolate = () => draw(1000);
             if (knobs.isolates > 1) tally.multiIsolateSequences += 1;
             for (const op of ops) await run.apply(op);

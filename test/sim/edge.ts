@@ -79,7 +79,15 @@ export class EdgeSimulation {
   pickIsolate: (location: Location) => number = () => 0;
   private readonly isolateMemory = new Map<string, [string, readonly string[]][][]>();
 
-  /** One request at a location; its `waitUntil` work (cache fills) finishes before it returns. */
+  /**
+   * Whether a request's `waitUntil` work (cache fills, late generation bumps) must finish before
+   * the next request starts. Production promises no such order: with `false`, the work runs on
+   * while later requests are served, and `settle()` waits for whatever is left.
+   */
+  awaitBackgroundWork = true;
+  private background: Promise<unknown>[] = [];
+
+  /** One request at a location; its `waitUntil` work (cache fills) finishes before it returns, unless `awaitBackgroundWork` is off. */
   async fetch(location: Location, path: string, init: RequestInit = {}): Promise<Response> {
     const isolate = `${location}:${this.pickIsolate(location) % this.isolatesPerLocation}`;
     const memory = this.isolateMemory.get(isolate) ?? ISOLATE_MEMOS.map(() => []);
@@ -88,7 +96,8 @@ export class EdgeSimulation {
     });
     const ctx = createExecutionContext();
     const response = await app.fetch(new Request(`${BASE}${path}`, init), this.envs[location], ctx);
-    await waitOnExecutionContext(ctx);
+    if (this.awaitBackgroundWork) await waitOnExecutionContext(ctx);
+    else this.background.push(waitOnExecutionContext(ctx));
     this.isolateMemory.set(
       isolate,
       ISOLATE_MEMOS.map((memo) => memo.entries()),
@@ -98,9 +107,15 @@ export class EdgeSimulation {
 
   /** Everything written has reached every location and every replica. */
   async settle(): Promise<void> {
+    await this.finishBackgroundWork();
     this.clock.advance(PROPAGATION_BOUND_MS + 1);
     await this.kv.deliverAll(true);
     await this.d1.catchUpAll();
+  }
+
+  /** Waits for every request's `waitUntil` work left running. */
+  async finishBackgroundWork(): Promise<void> {
+    while (this.background.length > 0) await Promise.allSettled(this.background.splice(0));
   }
 
   /** Empty D1 everywhere, empty KV everywhere, no pending propagation, no faults. */
@@ -110,6 +125,8 @@ export class EdgeSimulation {
     this.kv.propagationDelay = (from, to) => (from === to ? 0 : PROPAGATION_BOUND_MS);
     this.d1.faults = {};
     this.records.refused.clear();
+    await this.finishBackgroundWork();
+    this.awaitBackgroundWork = true;
     this.isolatesPerLocation = 1;
     this.pickIsolate = () => 0;
     this.isolateMemory.clear();
