@@ -66,6 +66,15 @@ export type CheckResult = { violations: Violation[]; staleMs: number };
 
 export class History {
   private readonly snapshots: Snapshot[] = [];
+  /**
+   * While requests run concurrently, the writes recorded from this index on may or may not be
+   * visible to a read that raced them: none of them is required.
+   */
+  racingFrom: number | undefined;
+
+  get length(): number {
+    return this.snapshots.length;
+  }
 
   constructor(
     initial: ModelState,
@@ -88,12 +97,14 @@ export class History {
    * before a post created elsewhere has arrived).
    */
   check(seen: Facts, read: ReadOf, at: number, location: Location, reader: Reader): CheckResult {
+    const racingFrom = this.racingFrom ?? Number.POSITIVE_INFINITY;
     const mustSee = this.snapshots.map(
-      (snapshot) =>
-        snapshot.location === "setup" ||
-        (this.atOnceWhereWritten && snapshot.location === location) ||
-        snapshot.at + this.boundMs <= at ||
-        (reader.kind === "client" && snapshot.by === reader.name),
+      (snapshot, index) =>
+        index < racingFrom &&
+        (snapshot.location === "setup" ||
+          (this.atOnceWhereWritten && snapshot.location === location) ||
+          snapshot.at + this.boundMs <= at ||
+          (reader.kind === "client" && snapshot.by === reader.name)),
     );
     /** From the newest required change of `history` on: the values a reader may be shown. */
     const from = (history: string[]) => {
