@@ -86,6 +86,21 @@ describe("2. invalidations are never lost, and scoped to what changed", () => {
     expect(sim.kv.refusedWrites).toBeGreaterThan(0);
   });
 
+  it("two edits of one post within a second: the second shows at once where it was made", async () => {
+    // The post's generation takes one write per second; the second edit's bump is refused at first.
+    const author = await SimClient.register(sim, "A", "Ada");
+    const id = await publishedPost(author, "v1");
+    await sim.settle();
+    expect(await titleOf(await anonymous(sim, "A", `/v1/posts/${id}`))).toBe("v1");
+    expect((await author.send("A", `/v1/posts/${id}`, { method: "PATCH", body: { title: "v2" } })).status).toBe(200);
+    expect(await titleOf(await anonymous(sim, "A", `/v1/posts/${id}`))).toBe("v2");
+    expect(await titleOf(await anonymous(sim, "A", `/v1/posts/${id}`))).toBe("v2");
+    const refusedBefore = sim.kv.refusedWrites;
+    expect((await author.send("A", `/v1/posts/${id}`, { method: "PATCH", body: { title: "v3" } })).status).toBe(200);
+    expect(sim.kv.refusedWrites).toBeGreaterThan(refusedBefore);
+    expect(await titleOf(await anonymous(sim, "A", `/v1/posts/${id}`))).toBe("v3");
+  });
+
   it("a create whose D1 acknowledgement was lost still retires the lists, and the retry makes one post", async () => {
     const author = await SimClient.register(sim, "A", "Ada");
     await sim.settle();
