@@ -102,3 +102,15 @@ export class SimClient {
 export function anonymous(sim: EdgeSimulation, location: Location, path: string): Promise<Response> {
   return sim.fetch(location, path);
 }
+
+/** A post's title from a single-post response, or the status when it is not a 200. */
+export async function titleOf(response: Response): Promise<string | number> {
+  return response.status === 200 ? ((await response.json()) as { title: string }).title : response.status;
+}
+
+/** A published post by `author`, created at A; its id. */
+export async function publishedPost(author: SimClient, title: string): Promise<string> {
+  const response = await author.createPost("A", { title, content: "c", status: "published" });
+  if (response.status !== 201) throw new Error(`creating a post answered ${response.status}`);
+  return ((await response.json()) as { id: string }).id;
+}

@@ -2,7 +2,7 @@
 // failed on the code before the fix; the closing note records what each showed then.
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { LIST_GENERATION_SHARDS } from "../../src/cache/keys";
-import { anonymous, SimClient } from "./client";
+import { anonymous, publishedPost, SimClient, titleOf } from "./client";
 import { EdgeSimulation } from "./edge";
 
 // The app's KV retry pauses move the simulation's clock instead of waiting (simulated-pauses.ts).
@@ -18,19 +18,9 @@ beforeEach(async () => {
   await sim.reset();
 });
 
-async function titleOf(response: Response): Promise<string | number> {
-  return response.status === 200 ? ((await response.json()) as { title: string }).title : response.status;
-}
-
 async function titlesOf(response: Response): Promise<string[]> {
   expect(response.status).toBe(200);
   return ((await response.json()) as { data: { title: string }[] }).data.map((post) => post.title).sort();
-}
-
-async function publishedPost(author: SimClient, title: string): Promise<string> {
-  const response = await author.createPost("A", { title, content: "c", status: "published" });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { id: string }).id;
 }
 
 describe("1. a lagging replica cannot poison the cache", () => {

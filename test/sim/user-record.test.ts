@@ -2,7 +2,7 @@
 // location, as in production. Each test failed on the code before the record (KV markers and
 // client bookmarks only); the closing note records what each showed then.
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { anonymous, SimClient } from "./client";
+import { anonymous, publishedPost, SimClient, titleOf } from "./client";
 import { EdgeSimulation, LOCATIONS } from "./edge";
 
 vi.mock("../../src/lib/kv-write", async (original) =>
@@ -16,16 +16,6 @@ beforeAll(async () => {
 beforeEach(async () => {
   await sim.reset();
 });
-
-async function titleOf(response: Response): Promise<string | number> {
-  return response.status === 200 ? ((await response.json()) as { title: string }).title : response.status;
-}
-
-async function publishedPost(author: SimClient, title: string): Promise<string> {
-  const response = await author.createPost("A", { title, content: "c", status: "published" });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { id: string }).id;
-}
 
 describe("revocation holds at every location at once", () => {
   it("a password change at A: the old token fails at A, B and C in the same instant", async () => {
