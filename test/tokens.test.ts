@@ -62,6 +62,22 @@ async function forge(sub: string, options: ForgeOptions = {}): Promise<string> {
 
 const encodeJson = (value: unknown) => base64url.encode(JSON.stringify(value));
 
+/** Claims exactly as the server signs them (a fresh account's first session version), for hand-made tokens. */
+function honestClaims(sub: string, overrides: JWTPayload = {}): JWTPayload {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    sub,
+    role: "user",
+    iss: ISSUER,
+    aud: AUDIENCE,
+    iat: now,
+    auth_time: now,
+    sv: 0,
+    exp: now + 600,
+    ...overrides,
+  };
+}
+
 /** Replaces the header and/or payload of a signed token while keeping its signature. */
 function tamper(token: string, change: { header?: Record<string, unknown>; payload?: Record<string, unknown> }) {
   const [header = "", payload = "", signature = ""] = token.split(".");
@@ -151,18 +167,7 @@ describe("access token attacks on GET /v1/users/me", () => {
 
   it("refuses alg none, however it is spelled and whatever its signature part", async () => {
     const user = await createUser();
-    const now = Math.floor(Date.now() / 1000);
-    const claims = {
-      sub: user.id,
-      role: "admin",
-      iss: ISSUER,
-      aud: AUDIENCE,
-      iat: now,
-      auth_time: now,
-      sv: 0,
-      exp: now + 600,
-      jti: "x",
-    };
+    const claims = honestClaims(user.id, { role: "admin", jti: "x" });
     const unsecured = new UnsecuredJWT(claims).encode();
     expect(unsecured.endsWith(".")).toBe(true);
     await expectUnauthorized(await me({ token: unsecured }), INVALID);
@@ -194,18 +199,7 @@ describe("access token attacks on GET /v1/users/me", () => {
       await me({ token: await forge(user.id, { header: { alg: "ES256", typ: "at+jwt" }, key: ecKey }) }),
       INVALID,
     );
-    const now = Math.floor(Date.now() / 1000);
-    const claims = {
-      sub: user.id,
-      role: "user",
-      iss: ISSUER,
-      aud: AUDIENCE,
-      iat: now,
-      auth_time: now,
-      sv: 0,
-      exp: now + 600,
-      jti: "j",
-    };
+    const claims = honestClaims(user.id, { role: "user", jti: "j" });
     // Control: the same construction with the honest header is accepted, so only `alg` differs.
     await expectMe(await me({ token: await hmacWithHeader({ alg: "HS256", typ: "at+jwt" }, claims) }), user.id);
     for (const alg of ["RS256", "PS256", "ES256"]) {
@@ -313,20 +307,7 @@ describe("every failure to verify an access token is a 401 with the envelope, ne
   const TYP = "at+jwt";
   const raw = (bytes: string | Uint8Array) =>
     base64url.encode(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
-  const claimsOf = (sub: string): JWTPayload => {
-    const now = Math.floor(Date.now() / 1000);
-    return {
-      sub,
-      role: "user",
-      iss: ISSUER,
-      aud: AUDIENCE,
-      iat: now,
-      auth_time: now,
-      sv: 0,
-      exp: now + 600,
-      jti: crypto.randomUUID(),
-    };
-  };
+  const claimsOf = (sub: string): JWTPayload => honestClaims(sub, { jti: crypto.randomUUID() });
 
   it("control: the honest header and claims through the same construction are accepted", async () => {
     const user = await createUser();
@@ -449,18 +430,7 @@ describe("verifyAccessToken", () => {
 
   it("without the algorithm pin jose would throw a TypeError for an RS256 header; with it, a plain rejection", async () => {
     const settings = await realSettings();
-    const now = Math.floor(Date.now() / 1000);
-    const claims = {
-      sub: "s",
-      role: "user",
-      iss: ISSUER,
-      aud: AUDIENCE,
-      iat: now,
-      auth_time: now,
-      sv: 0,
-      exp: now + 600,
-      jti: "j",
-    };
+    const claims = honestClaims("s", { role: "user", jti: "j" });
     const token = await hmacWithHeader({ alg: "RS256", typ: "at+jwt" }, claims);
     const unpinned = await thrownBy(jwtVerify(token, settings.jwtKey));
     expect(unpinned).toBeInstanceOf(TypeError);
