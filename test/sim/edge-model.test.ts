@@ -343,6 +343,13 @@ class Run {
     return response;
   }
 
+  /** When `lose`: the next write matching `pattern` commits and its acknowledgement is lost. */
+  private loseAckIf(lose: boolean, pattern: RegExp): void {
+    if (!lose) return;
+    this.sim.d1.loseNextAcknowledgement(pattern);
+    tally.lostAcks += 1;
+  }
+
   private expectStatus(response: Response, expected: number, what: string): void {
     tally.requests += 1;
     if (response.status !== expected) {
@@ -408,10 +415,7 @@ class Run {
         const body = op.kind === "edit" ? { title: `t${this.titles}` } : { status: op.status };
         const allowed = this.writeStatus(op.by, post);
         const lost = op.loseAck && allowed === 200;
-        if (lost) {
-          sim.d1.loseNextAcknowledgement(/^update "posts"/i);
-          tally.lostAcks += 1;
-        }
+        this.loseAckIf(lost, /^update "posts"/i);
         const response = await clients[op.by].send(op.at, `/v1/posts/${post.id}`, { method: "PATCH", body });
         const expected = lost ? 503 : allowed;
         this.expectStatus(response, expected, op.kind);
@@ -466,10 +470,7 @@ class Run {
         const client = clients[op.who];
         this.keys += 1;
         const password = `pass-word-${this.keys}`;
-        if (op.loseAck) {
-          sim.d1.loseNextAcknowledgement(/update "users"/);
-          tally.lostAcks += 1;
-        }
+        this.loseAckIf(op.loseAck, /update "users"/);
         const response = await this.revoking(
           op.who,
           op.at,
@@ -491,10 +492,7 @@ class Run {
         if (!state.users[op.who].exists) return;
         const body = op.kind === "roleChange" ? { role: op.role } : { is_active: op.active };
         const endsSessions = op.kind === "setActive" && !op.active;
-        if (op.loseAck) {
-          sim.d1.loseNextAcknowledgement(/update "users"/);
-          tally.lostAcks += 1;
-        }
+        this.loseAckIf(op.loseAck, /update "users"/);
         const response = await this.revoking(
           op.who,
           op.at,
