@@ -69,9 +69,9 @@ const MUTATIONS = [
     to: "if (!floor || meetsFloor(this.options.freshness.getBookmark(), floor) || floor) return { value, stamp };",
   },
   {
-    name: "an entry older than the client's bookmark is still served to it",
+    name: "an entry older than the client's bookmark (or its user's newest write) is still served to it",
     file: "src/cache/public-cache.ts",
-    from: "if (clientBookmark !== undefined && isNewerBookmark(clientBookmark, entry.bookmark)) return false;",
+    from: "if (floor !== undefined && isNewerBookmark(floor, entry.bookmark)) return false;",
     to: "",
   },
   {
