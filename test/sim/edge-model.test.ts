@@ -205,6 +205,8 @@ const tally = {
   races: 0,
   /** Reads made while KV reads failed at the reader's location. */
   kvOutageReads: 0,
+  /** The largest difference between two locations' clocks in a sequence. */
+  maxClockSpreadMs: 0,
   /** Sequences whose locations ran two or three isolates each; whose background work was not awaited. */
   multiIsolateSequences: 0,
   unawaitedBackgroundSequences: 0,
@@ -224,14 +226,23 @@ const tally = {
  * `isolates`: each location runs that many isolates, each with its own module-level memory, and
  * every request lands on any of them. `unawaitedBackground`: a request's `waitUntil` work (fills,
  * late bumps) runs on while the next requests are served, instead of finishing before them.
+ * `clockSkewMs`: each location's clock is off by up to 400 ms either way.
  */
-type Knobs = { harshKv: boolean; dropBookmarks: boolean; isolates: number; unawaitedBackground: boolean };
+type Knobs = {
+  harshKv: boolean;
+  dropBookmarks: boolean;
+  isolates: number;
+  unawaitedBackground: boolean;
+  clockSkewMs: Record<Location, number>;
+};
 
+const skew = fc.integer({ min: -400, max: 400 });
 const knobsArb: fc.Arbitrary<Knobs> = fc.record({
   harshKv: fc.boolean(),
   dropBookmarks: fc.boolean(),
   isolates: fc.integer({ min: 1, max: 3 }),
   unawaitedBackground: fc.boolean(),
+  clockSkewMs: fc.record({ A: skew, B: skew, C: skew }),
 });
 
 /** Writer-location and elsewhere delays at their harshest, plus the edge cache's keep time. */
@@ -716,6 +727,11 @@ describe("edge guarantees under random multi-location sequences", () => {
             };
             sim.kv.edgeCacheTtlMs = knobs.harshKv ? EDGE_CACHE_TTL_MS : 0;
             sim.isolatesPerLocation = knobs.isolates;
+            sim.clockSkewMs = knobs.clockSkewMs;
+            tally.maxClockSpreadMs = Math.max(
+              tally.maxClockSpreadMs,
+              Math.max(...Object.values(knobs.clockSkewMs)) - Math.min(...Object.values(knobs.clockSkewMs)),
+            );
             sim.awaitBackgroundWork = !knobs.unawaitedBackground;
             if (knobs.unawaitedBackground) tally.unawaitedBackgroundSequences += 1;
             sim.pickIsolate = () => draw(1000);

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { app } from "../../src/app";
 import { articleDependencies, postDependencies } from "../../src/cache/remembered";
 import { type UserRecordMethod, userRecordsWith } from "../user-records";
-import { SimClock } from "./clock";
+import { realNow, SimClock } from "./clock";
 import { D1ReplicaLagSimulator } from "./d1-replication";
 import { KvPropagationSimulator } from "./kv-propagation";
 
@@ -87,8 +87,28 @@ export class EdgeSimulation {
   awaitBackgroundWork = true;
   private background: Promise<unknown>[] = [];
 
+  /**
+   * How far each location's clock is off (ms): the app's `Date.now` says so while a request of
+   * that location runs, as machines' clocks are not promised to agree. (Requests that run at the
+   * same time share the clock of whichever started last.)
+   */
+  clockSkewMs: Partial<Record<Location, number>> = {};
+  private inFlight = 0;
+
   /** One request at a location; its `waitUntil` work (cache fills) finishes before it returns, unless `awaitBackgroundWork` is off. */
   async fetch(location: Location, path: string, init: RequestInit = {}): Promise<Response> {
+    const skew = this.clockSkewMs[location] ?? 0;
+    Date.now = () => realNow() + skew;
+    this.inFlight += 1;
+    try {
+      return await this.fetchAt(location, path, init);
+    } finally {
+      this.inFlight -= 1;
+      if (this.inFlight === 0) Date.now = realNow;
+    }
+  }
+
+  private async fetchAt(location: Location, path: string, init: RequestInit): Promise<Response> {
     const isolate = `${location}:${this.pickIsolate(location) % this.isolatesPerLocation}`;
     const memory = this.isolateMemory.get(isolate) ?? ISOLATE_MEMOS.map(() => []);
     ISOLATE_MEMOS.forEach((memo, index) => {
@@ -128,6 +148,7 @@ export class EdgeSimulation {
     await this.finishBackgroundWork();
     this.awaitBackgroundWork = true;
     this.isolatesPerLocation = 1;
+    this.clockSkewMs = {};
     this.pickIsolate = () => 0;
     this.isolateMemory.clear();
     this.kv.forget();
