@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { text } from "./common";
+import { searchTextSchema } from "./search";
 import { emailSchema, passwordSchema } from "./users";
 
 /**
@@ -105,6 +106,8 @@ export const listArticlesQuerySchema = z.strictObject({
   tag: filterText,
   author: filterText,
   favorited: filterText,
+  /** Extension: full-text search with the engine of `GET /v1/posts/search`. */
+  search: z.optional(searchTextSchema),
   ...pageQuery,
 });
 
