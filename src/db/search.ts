@@ -20,14 +20,10 @@ export const postsFts = sqliteTable("posts_fts", {
 /** Markers `snippet()` puts around each match; src/search/snippet.ts turns them into `<mark>`. */
 export const SNIPPET_OPEN = "\u{E000}";
 export const SNIPPET_CLOSE = "\u{E001}";
-/** Tokens per snippet (FTS5 allows 1..64). */
-const SNIPPET_TOKENS = 16;
+/** The best-matching column's excerpt of at most 16 tokens (FTS5 allows 1..64). */
+const snippetOf = sql<string>`snippet(posts_fts, -1, ${SNIPPET_OPEN}, ${SNIPPET_CLOSE}, '…', 16)`;
 /** bm25 weights per column: a match in the title counts ten times one in the content. */
-const TITLE_WEIGHT = 10;
-const CONTENT_WEIGHT = 1;
-
-const snippetOf = sql<string>`snippet(${postsFts}, -1, ${SNIPPET_OPEN}, ${SNIPPET_CLOSE}, '…', ${sql.raw(String(SNIPPET_TOKENS))})`;
-const relevance = sql`bm25(${postsFts}, ${sql.raw(`${TITLE_WEIGHT}, ${CONTENT_WEIGHT}`)})`;
+const relevance = sql`bm25(posts_fts, 10, 1)`;
 
 /**
  * The index drives: FTS5 finds the matching rowids, each is joined to its post by rowid (CROSS

@@ -34,7 +34,7 @@ let searchPageSchema: $ZodType | undefined;
 /** The success response of `GET /v1/posts/search`. */
 export const SEARCH_PAGE_RESPONSE = {
   status: 200,
-  description: "A page of matching posts, best first, each with a highlighted snippet",
+  description: "Matching posts, best first",
   get schema() {
     searchPageSchema ??= buildSearchPageSchema();
     return searchPageSchema;

@@ -59,7 +59,7 @@ export const postRoutes = new Hono<AppEnv>()
     describeRoute({
       summary: "Search posts",
       description:
-        "Full-text search over title and content (docs/search.md). `q` is plain text, never query syntax: every word must match, accents and case ignored, the last word as a prefix. Best matches first (a title match above a content match), then newest first; offset paging up to `offset` 1000. The same visibility as the list.",
+        "Full-text search of titles and contents (docs/search.md): `q` is plain text, its last word a prefix; best match first.",
       tag: "posts",
       auth: "optional",
       success: SEARCH_PAGE_RESPONSE,

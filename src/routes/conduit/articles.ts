@@ -52,7 +52,7 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
     describeRoute({
       summary: "List articles",
       description:
-        "Published articles, newest first; `tag`, `author` and `favorited` (usernames) narrow the list. Anonymous pages come from the edge cache. Extension (not in the RealWorld spec): `search` is full-text search with the engine of `GET /v1/posts/search`; the matches come best first and `articlesCount` counts them.",
+        "Published articles, newest first; `tag`, `author` and `favorited` (usernames) narrow the list. Anonymous pages come from the edge cache. Extension: `search` is the full-text search of /v1/posts/search.",
       tag: "conduit",
       auth: "optional",
       success: { ...ARTICLES_RESPONSE, headers: PUBLIC_READ_HEADERS },
