@@ -459,6 +459,30 @@ describe("GET /v1/posts/search: cache", () => {
     expect((await call(path)).headers.get("X-Cache")).toBe("HIT");
   });
 
+  it("an edit that removes the word, and a rename of the author, retire cached pages too", async () => {
+    const author = await createUser({ name: "Before Rename" });
+    const term = word();
+    const post = await createPost(author.access_token, { title: term, content: "c", status: "published" });
+    const path = searchPath(term);
+    await call(path);
+    expect((await call(path)).headers.get("X-Cache")).toBe("HIT");
+    const renamed = await api("/v1/users/me", { method: "PATCH", token: author.access_token, body: { name: "After" } });
+    expect(renamed.status).toBe(200);
+    const afterRename = await call(path);
+    expect(afterRename.headers.get("X-Cache")).toBe("MISS");
+    expect(((await afterRename.json()) as SearchPage).data[0]?.author.name).toBe("After");
+    await call(path);
+    const edited = await api(`/v1/posts/${post.id}`, {
+      method: "PATCH",
+      token: author.access_token,
+      body: { title: "Something else" },
+    });
+    expect(edited.status).toBe(200);
+    const afterEdit = await call(path);
+    expect(afterEdit.headers.get("X-Cache")).toBe("MISS");
+    expect(((await afterEdit.json()) as SearchPage).data).toEqual([]);
+  });
+
   it("signed-in callers bypass the cache and are answered privately", async () => {
     const author = await createUser();
     const term = word();
