@@ -292,8 +292,38 @@ const cursorText = fc.oneof(
   fc.constant("A".repeat(600)),
 );
 
+/** Search text built from FTS5's own syntax, words and hostile Unicode (`q`, `search`). */
+const FTS_PIECES = ['"', "'", "*", "(", ")", ":", "^", "-", "+", "{", "}", ",", "NEAR", "NEAR(", "AND", "OR", "NOT"];
+const searchText = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .array(
+        fc.oneof(
+          fc.constantFrom(
+            ...FTS_PIECES,
+            "title",
+            "content",
+            "title:",
+            "content:",
+            "rank",
+            "posts_fts",
+            "some",
+            "a",
+            " ",
+          ),
+          smallText,
+        ),
+        { maxLength: 12 },
+      )
+      .map((pieces) => pieces.join("")),
+  },
+  { weight: 1, arbitrary: anyText },
+);
+
 const queryValue: fc.Arbitrary<Piece> = fc.oneof(
   smallText,
+  searchText,
   fc.constantFrom("draft", "published", "archived", "admin", "user", "guest", "true", "false"),
   fc.constantFrom("1", "20", "100", "101", "0", "-1", "1e1", "0x14", " 5", "007", "99999999999999999999"),
   fc.integer({ min: -5, max: 1_000 }).map(String),
@@ -301,7 +331,10 @@ const queryValue: fc.Arbitrary<Piece> = fc.oneof(
   fc.nat().map((known): KnownId => ({ known, pool: "any" })),
 );
 const queryKey = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom("status", "author_id", "cursor", "limit", "role", "is_active", "email") },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom("status", "author_id", "cursor", "limit", "role", "is_active", "email", "q", "offset"),
+  },
   { weight: 1, arbitrary: fc.constantFrom("x", "__proto__", "limit[]", "status[]", "", "LIMIT") },
   { weight: 1, arbitrary: smallText },
 );
@@ -1018,6 +1051,29 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
       for (const status of [200, 201, 204, 400, 401, 403, 404, 405, 413, 415]) {
         expect(statuses.get(status) ?? 0, `responses with status ${status}`).toBeGreaterThan(0);
       }
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
+
+  it(
+    `search text is never query syntax: any q and any search answer 200 or a validation error (seed ${SEED})`,
+    async () => {
+      const viewers = [undefined, (await makeSession("user")).access_token, (await makeSession("admin")).access_token];
+      await fc.assert(
+        fc.asyncProperty(searchText, fc.constantFrom(0, 1, 2), fc.boolean(), async (q, viewer, onApi) => {
+          const path = onApi ? `/api/articles?search=${safeEncode(q)}` : `/v1/posts/search?q=${safeEncode(q)}&limit=5`;
+          const response = await api(path, { token: viewers[viewer] });
+          const text = await response.text();
+          const context = `GET ${path} as ${["anonymous", "user", "admin"][viewer]}: ${clip(text, 300)}`;
+          expect([200, onApi ? 422 : 400], context).toContain(response.status);
+          if (response.status !== 200 || onApi) return;
+          for (const hit of (JSON.parse(text) as { data: { snippet: string }[] }).data) {
+            // Only balanced <mark> markup; everything else escaped.
+            expect(hit.snippet, context).toMatch(/^[^<>]*(<mark>[^<>]*<\/mark>[^<>]*)*$/);
+          }
+        }),
+        { seed: SEED, numRuns: 300, interruptAfterTimeLimit: SHRINK_TIME_LIMIT_MS, markInterruptAsFailure: true },
+      );
     },
     PROPERTY_TIMEOUT_MS,
   );

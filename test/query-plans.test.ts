@@ -13,6 +13,7 @@ import { findIdempotencyQuery } from "../src/db/idempotency";
 import { claimTokenQuery, supersededTokensQuery, usableTokenQuery } from "../src/db/one-time-tokens";
 import { findPostWithAuthorQuery, listPosts } from "../src/db/posts";
 import { findProfileQuery } from "../src/db/profiles";
+import { countSearchedArticlesQuery, searchArticlesQuery, searchPostsQuery } from "../src/db/search";
 import { findRefreshTokenQuery } from "../src/db/refresh-tokens";
 import { findUserByEmailQuery, findUserByIdQuery, listUsers } from "../src/db/users";
 import type { PostScope } from "../src/domain/permissions";
@@ -129,5 +130,38 @@ describe("EXPLAIN QUERY PLAN of the RealWorld reads", () => {
     expect(text, text).toMatch(/COVERING INDEX posts_status_created_at_id_idx \(status=\?\)/);
     expect(text, text).toMatch(/post_tags_1 \(post_id=\?\)/);
     expect(text, text).not.toMatch(/SCAN (posts|tags|post_tags)(?! USING)/);
+  });
+});
+
+// Full-text search (src/db/search.ts): every shape starts at the FTS5 index (a MATCH on
+// posts_fts) and reaches each matching post by rowid; ranking sorts the matches (a temp B-tree
+// over the hits only), never a scan of posts or an index of all posts of a status.
+const searchQueries: [string, Query][] = [];
+for (const [actor, scope] of scopes) {
+  for (const status of [undefined, "published", "draft"] as const) {
+    for (const authorId of [undefined, author]) {
+      const name = `search: ${actor} status=${status ?? "-"} author=${authorId ? "yes" : "-"}`;
+      searchQueries.push([
+        name,
+        searchPostsQuery(db, '"dragons"*', scope, { status, authorId }, { limit: 20, offset: 0 }),
+      ]);
+    }
+  }
+}
+searchQueries.push(
+  ["search articles", searchArticlesQuery(db, '"dragons"*', {}, page, viewer)],
+  ["search articles by tag", searchArticlesQuery(db, '"dragons"*', { tag: "dragons" }, page, viewer)],
+  ["search articles by author", searchArticlesQuery(db, '"dragons"*', { author: "jake" }, page, viewer)],
+  ["search articles count", countSearchedArticlesQuery(db, '"dragons"*', {})],
+);
+
+describe("EXPLAIN QUERY PLAN of search", () => {
+  it.each(searchQueries)("%s: the FTS index drives, posts by rowid", async (_name, query) => {
+    const steps = await plan(query);
+    const text = steps.join(" | ");
+    expect(steps[0], text).toMatch(/^SCAN posts_fts VIRTUAL TABLE INDEX \d+:M/);
+    expect(text, text).toMatch(/SEARCH posts USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    expect(text, text).not.toMatch(/SCAN (posts|users)\b(?! USING)/);
+    expect(text, text).not.toMatch(/posts_status_created_at_id_idx|posts_created_at_id_idx/);
   });
 });

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { NotFoundError } from "../errors";
 import { type Cursor, encodeCursor } from "../lib/cursor";
+import { sha256Hex } from "../lib/encoding";
 import { bodyEtag } from "../lib/etag";
 import { sendJson } from "../lib/send-json";
 import { setCacheHeaders } from "./http";
@@ -133,4 +134,17 @@ export async function readFresh<T>(
 ): Promise<T> {
   const { value } = await c.var.cache.loadFresh({ kind: "miss", stamp: {} }, confirmedOnPrimary(c, load), dependsOn);
   return value;
+}
+
+/** KV refuses keys over 512 bytes; the list key prefix and some room stay within it. */
+const LIST_QUERY_MAX_BYTES = 400;
+
+/**
+ * A normalised query short enough for a KV key: as it is, or its path and a SHA-256 of the whole
+ * when free text (a search) makes it long. Either way it names everything that shapes the page.
+ */
+export async function boundedQueryKey(normalisedQuery: string): Promise<string> {
+  if (new TextEncoder().encode(normalisedQuery).length <= LIST_QUERY_MAX_BYTES) return normalisedQuery;
+  const path = normalisedQuery.slice(0, normalisedQuery.indexOf("?"));
+  return `${path}#sha256=${await sha256Hex(normalisedQuery)}`;
 }

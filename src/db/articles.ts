@@ -51,7 +51,7 @@ export function authorProfileColumns(viewerId: string | undefined) {
   };
 }
 
-function articleColumns(viewerId: string | undefined) {
+export function articleColumns(viewerId: string | undefined) {
   return {
     id: posts.id,
     slug: posts.slug,
@@ -92,7 +92,7 @@ export type ArticleFilter = {
 };
 
 /** Only published posts exist on the RealWorld surface. */
-function listCondition(filter: ArticleFilter): SQL | undefined {
+export function listCondition(filter: ArticleFilter): SQL | undefined {
   return and(
     eq(posts.status, ARTICLE_STATUS),
     filter.author === undefined ? undefined : eq(posts.authorId, userIdByHandle(filter.author)),

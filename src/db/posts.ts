@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, ne, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, ne, or, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { unionAll } from "drizzle-orm/sqlite-core";
 import type { PostScope } from "../domain/permissions";
@@ -12,7 +12,7 @@ import { type PostRow, posts, users } from "./schema";
 /** A post as the queries here return it: the row and its author's name. */
 export type PostWithAuthor = { post: PostRow; authorName: string };
 
-const postWithAuthor = { post: posts, authorName: users.name };
+export const postWithAuthor = { post: posts, authorName: users.name };
 
 export const findPostWithAuthorQuery = (db: Db, id: string) =>
   db.select(postWithAuthor).from(posts).innerJoin(users, eq(users.id, posts.authorId)).where(eq(posts.id, id)).limit(1);
@@ -60,6 +60,11 @@ function armCondition(arm: Arm, cursor: Cursor | undefined): SQL | undefined {
     arm.excludeStatus !== undefined ? ne(posts.status, arm.excludeStatus) : undefined,
     cursor ? afterCursor(posts.createdAt, posts.id, cursor) : undefined,
   );
+}
+
+/** The same visibility as one condition, for queries that do not walk `(created_at, id)` (search). */
+export function visibleCondition(scope: PostScope, filter: PostFilter): SQL | undefined {
+  return or(...visibleArms(scope, filter).map((arm) => armCondition(arm, undefined)));
 }
 
 /** Output positions of `created_at` and `id` in `postWithAuthor`, for ordering a union. */

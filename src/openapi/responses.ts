@@ -2,6 +2,7 @@ import type { $ZodType } from "zod/v4/core";
 import { PUBLIC_MAX_AGE_SECONDS } from "../cache/keys";
 import { pageSchema } from "../schemas/common";
 import { postSchema } from "../schemas/posts";
+import { buildSearchPageSchema } from "../schemas/search";
 
 /** Response descriptions several routes share, for the OpenAPI document. */
 
@@ -24,6 +25,19 @@ export const POST_PAGE_RESPONSE = {
   get schema() {
     postPageSchema ??= pageSchema(postSchema);
     return postPageSchema;
+  },
+  headers: PUBLIC_READ_HEADERS,
+} as const;
+
+let searchPageSchema: $ZodType | undefined;
+
+/** The success response of `GET /v1/posts/search`. */
+export const SEARCH_PAGE_RESPONSE = {
+  status: 200,
+  description: "Matching posts, best first",
+  get schema() {
+    searchPageSchema ??= buildSearchPageSchema();
+    return searchPageSchema;
   },
   headers: PUBLIC_READ_HEADERS,
 } as const;

@@ -3,10 +3,11 @@ import * as z from "zod/mini";
 import type { AppEnv } from "../app-env";
 import { dependencies } from "../cache/invalidation";
 import { cacheKeys } from "../cache/keys";
-import { normaliseQuery, serveItem, serveList } from "../cache/read-through";
+import { boundedQueryKey, normaliseQuery, serveItem, serveList } from "../cache/read-through";
 import { postDependencies } from "../cache/remembered";
 import type { PostWithAuthor } from "../db/posts";
 import { createPost, deletePostForGood, editPost, findVisiblePost, visiblePosts } from "../domain/posts";
+import { searchVisiblePosts } from "../domain/search";
 import { postEtag } from "../lib/etag";
 import { toPage } from "../lib/pagination";
 import { requireUser } from "../middleware/auth";
@@ -14,7 +15,7 @@ import { jsonBody, POST_BODY_MAX_BYTES } from "../middleware/json-body";
 import { userWriteLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
 import { describeRoute } from "../openapi/annotations";
-import { POST_PAGE_RESPONSE, PUBLIC_READ_HEADERS } from "../openapi/responses";
+import { POST_PAGE_RESPONSE, PUBLIC_READ_HEADERS, SEARCH_PAGE_RESPONSE } from "../openapi/responses";
 import { type PostJson, toPostJson } from "../projections";
 import { idParamSchema } from "../schemas/common";
 import {
@@ -24,6 +25,8 @@ import {
   postSchema,
   updatePostSchema,
 } from "../schemas/posts";
+import { searchPostsQuerySchema } from "../schemas/search";
+import { toSearchPage } from "../search/render";
 
 const idempotencyHeaderSchema = z.object({ "idempotency-key": z.optional(idempotencyKeySchema) });
 
@@ -48,6 +51,30 @@ export const postRoutes = new Hono<AppEnv>()
         const filter = { status, authorId: author_id };
         const rows = await visiblePosts(c.var.domain, c.var.actor, filter, cursor, limit);
         return toPage(rows, limit, ({ post }) => post, toPostJson);
+      });
+    },
+  )
+  .get(
+    "/search",
+    describeRoute({
+      summary: "Search posts",
+      description:
+        "Full-text search of titles and contents (docs/search.md): `q` is plain text, its last word a prefix; best match first.",
+      tag: "posts",
+      auth: "optional",
+      success: SEARCH_PAGE_RESPONSE,
+      errors: [],
+      conditionalGet: true,
+    }),
+    validate("query", searchPostsQuerySchema),
+    async (c) => {
+      const query = c.req.valid("query");
+      const { q, status, author_id, limit, offset } = query;
+      const key = await boundedQueryKey(normaliseQuery("posts/search", query));
+      return serveList(c, key, dependencies.globalList(), async () => {
+        const filter = { status, authorId: author_id };
+        const hits = await searchVisiblePosts(c.var.domain, c.var.actor, q, filter, { limit, offset });
+        return toSearchPage(hits, limit, offset);
       });
     },
   )

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { text } from "./common";
+import { SEARCH_TEXT_MAX } from "../domain/search";
 import { emailSchema, passwordSchema } from "./users";
 
 /**
@@ -80,7 +81,7 @@ export const updateArticleSchema = z.strictObject({
 export const newCommentSchema = z.strictObject({ comment: z.strictObject({ body: text(1, 10_000) }) });
 
 /** `limit` and `offset` as decimal digits; anything else is a 422. */
-const pageNumber = (description: string, min: number, max: number, fallback: number) =>
+export const pageNumber = (description: string, min: number, max: number, fallback: number) =>
   z._default(
     z.pipe(
       z.string().check(z.regex(/^\d{1,6}$/, `must be a whole number from ${min} to ${max}`), z.meta({ description })),
@@ -105,6 +106,8 @@ export const listArticlesQuerySchema = z.strictObject({
   tag: filterText,
   author: filterText,
   favorited: filterText,
+  /** Extension: full-text search with the engine of `GET /v1/posts/search`. */
+  search: z.optional(text(1, SEARCH_TEXT_MAX)),
   ...pageQuery,
 });
 

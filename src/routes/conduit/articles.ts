@@ -3,7 +3,7 @@ import type { AppEnv } from "../../app-env";
 import { setCacheHeaders } from "../../cache/http";
 import { dependencies } from "../../cache/invalidation";
 import { cacheKeys } from "../../cache/keys";
-import { normaliseQuery, readFresh, serveItem, serveList } from "../../cache/read-through";
+import { boundedQueryKey, normaliseQuery, readFresh, serveItem, serveList } from "../../cache/read-through";
 import { articleDependencies } from "../../cache/remembered";
 import {
   changeArticle,
@@ -16,6 +16,7 @@ import {
   writeArticle,
 } from "../../domain/articles";
 import { addComment, commentsOn, removeComment } from "../../domain/comments";
+import { searchPublishedArticles } from "../../domain/search";
 import { requireUser } from "../../middleware/auth";
 import { jsonBody, POST_BODY_MAX_BYTES } from "../../middleware/json-body";
 import { userWriteLimit } from "../../middleware/rate-limit";
@@ -51,7 +52,7 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
     describeRoute({
       summary: "List articles",
       description:
-        "Published articles, newest first; `tag`, `author` and `favorited` (usernames) narrow the list. Anonymous pages come from the edge cache.",
+        "Published articles, newest first; `tag`, `author` and `favorited` (usernames) narrow the list. Anonymous pages come from the edge cache. Extension: `search` is the full-text search of /v1/posts/search.",
       tag: "conduit",
       auth: "optional",
       success: { ...ARTICLES_RESPONSE, headers: PUBLIC_READ_HEADERS },
@@ -61,11 +62,15 @@ export const conduitArticleRoutes = new Hono<AppEnv>()
     validate("query", listArticlesQuerySchema),
     async (c) => {
       const query = c.req.valid("query");
-      const { tag, author, favorited, limit, offset } = query;
+      const { tag, author, favorited, search, limit, offset } = query;
       // The key names the filters exactly as validated (no folding the SQL would not do).
-      return serveList(c, normaliseQuery("api/articles", query), dependencies.globalList(), async () => {
+      const key = await boundedQueryKey(normaliseQuery("api/articles", query));
+      return serveList(c, key, dependencies.globalList(), async () => {
         const filter = { tag, author, favoritedBy: favorited };
-        const { rows, total } = await listPublishedArticles(c.var.domain, c.var.actor, filter, { limit, offset });
+        const { rows, total } =
+          search === undefined
+            ? await listPublishedArticles(c.var.domain, c.var.actor, filter, { limit, offset })
+            : await searchPublishedArticles(c.var.domain, c.var.actor, search, filter, { limit, offset });
         return { articles: rows.map(toArticleListItem), articlesCount: total };
       });
     },
