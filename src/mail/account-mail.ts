@@ -65,8 +65,7 @@ export function composeAccountMail(
 export function composeEmailChangedNotice(settings: MailSettings, oldEmail: string, newEmail: string): AccountMail {
   const subject = "Your email address was changed";
   const intro = `The email address of your account was changed from ${oldEmail} to ${newEmail}. Every session was signed out.`;
-  const outro =
-    "If you did not make this change, your account may have been taken over: contact the service's support from this address.";
+  const outro = "If this was not you, contact support from this address.";
   const text = `${intro}\n\n${outro}\n`;
   const html = `<!doctype html>\n<html><body>\n<p>${escapeHtml(intro)}</p>\n<p>${escapeHtml(outro)}</p>\n</body></html>`;
   return { from: settings.EMAIL_FROM, to: oldEmail, subject, text, html };

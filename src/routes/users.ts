@@ -50,7 +50,7 @@ export const userRoutes = new Hono<AppEnv>()
     describeRoute({
       summary: "Update my account",
       description:
-        "A new `password` needs the right `current_password` (each check counts against the account's login attempts) and ends every session, this one included.",
+        "A new `password` needs the right `current_password` (rate-limited as a login) and ends every session.",
       tag: "users",
       auth: "required",
       success: { status: 200, description: "Your updated account", schema: userSchema },

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
-import { text } from "./common";
 import { SEARCH_TEXT_MAX } from "../domain/search";
+import { text } from "./common";
 import { emailSchema, passwordSchema } from "./users";
 
 /**

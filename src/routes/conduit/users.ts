@@ -83,7 +83,7 @@ export const conduitUserRoutes = new Hono<AppEnv>()
     describeRoute({
       summary: "Update current user",
       description:
-        "A new password or email needs a password sign-in in the last 5 minutes (the token's `auth_time`; a refreshed token keeps its sign-in's time): sign in again. Either change ends every session, this one included; the response then carries a new token. A new email is unverified again, and the old address is told.",
+        "A new password or email needs a password sign-in in the last 5 minutes, and ends every session (the answer carries a new token).",
       tag: "conduit",
       auth: "required",
       success: { status: 200, ...USER_RESPONSE },
