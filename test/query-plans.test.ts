@@ -13,8 +13,8 @@ import { findIdempotencyQuery } from "../src/db/idempotency";
 import { claimTokenQuery, supersededTokensQuery, usableTokenQuery } from "../src/db/one-time-tokens";
 import { findPostWithAuthorQuery, listPosts } from "../src/db/posts";
 import { findProfileQuery } from "../src/db/profiles";
-import { countSearchedArticlesQuery, searchArticlesQuery, searchPostsQuery } from "../src/db/search";
 import { findRefreshTokenQuery } from "../src/db/refresh-tokens";
+import { countSearchedArticlesQuery, searchArticlesQuery, searchPostsQuery } from "../src/db/search";
 import { findUserByEmailQuery, findUserByIdQuery, listUsers } from "../src/db/users";
 import type { PostScope } from "../src/domain/permissions";
 
