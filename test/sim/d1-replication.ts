@@ -98,17 +98,28 @@ export class D1ReplicaLagSimulator {
     await this.commit(statements, (db) => db.batch(statements.map((s) => db.prepare(s.sql).bind(...s.params))));
   }
 
-  /** Empties every table on the primary and the replicas, and forgets the log. */
+  /**
+   * Empties every table on the primary and the replicas, and forgets the log. Full-text indexes
+   * (virtual tables and their shadow tables, which refuse direct writes) are rebuilt from the
+   * emptied tables instead.
+   */
   async wipe(): Promise<void> {
     for (const db of [this.primary, ...Object.values(this.replicas)]) {
       const tables = await db
         .prepare(
-          "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'd1_%' and name not like '\\_%' escape '\\'",
+          "select name, sql from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'd1_%' and name not like '\\_%' escape '\\'",
         )
-        .all<{ name: string }>();
+        .all<{ name: string; sql: string | null }>();
+      const indexes = tables.results
+        .filter(({ sql }) => /^create virtual table/i.test(sql ?? ""))
+        .map(({ name }) => name);
+      const plain = tables.results.filter(
+        ({ name }) => !indexes.some((index) => name === index || name.startsWith(`${index}_`)),
+      );
       await db.batch([
         db.prepare("pragma defer_foreign_keys = on"),
-        ...tables.results.map(({ name }) => db.prepare(`delete from "${name}"`)),
+        ...plain.map(({ name }) => db.prepare(`delete from "${name}"`)),
+        ...indexes.map((index) => db.prepare(`insert into "${index}"("${index}") values ('rebuild')`)),
       ]);
     }
     this.log = [];
