@@ -122,8 +122,10 @@ export default defineConfig(async () => {
             include: ["test/e2e/**/*.test.ts"],
             environment: "node",
             globalSetup: ["./test/e2e/global-setup.ts"],
-            // One wrangler dev serves every file; run them one after another.
-            fileParallelism: false,
+            // One wrangler dev serves every file. They may run alongside each other and the other
+            // projects (each makes its own accounts, five registrations in all: the dev server's
+            // REGISTER_IP_LIMITER budget, whatever the order); with fileParallelism off, Vitest
+            // would hold them all back until every other file had finished.
             testTimeout: 60_000,
             hookTimeout: 120_000,
           },
