@@ -81,12 +81,16 @@ export async function login(email: string, password: string): Promise<Response> 
   return api("/v1/auth/login", { method: "POST", body: { email, password } });
 }
 
-/**
- * Gives a user a role directly in D1, as `npm run promote` does, then logs in again so the
- * returned token carries the role.
- */
-export async function withRole(session: Session, role: "admin" | "user" | "guest"): Promise<Session> {
-  await env.DB.prepare("update users set role = ? where id = ?").bind(role, session.id).run();
+export type Role = "admin" | "user" | "guest";
+
+/** Gives a user a role directly in D1, as `npm run promote` does (both API surfaces use it). */
+export async function setRoleInD1(userId: string, role: Role): Promise<void> {
+  await env.DB.prepare("update users set role = ? where id = ?").bind(role, userId).run();
+}
+
+/** `setRoleInD1`, then a fresh login through /v1 so the returned token carries the role. */
+export async function withRole(session: Session, role: Role): Promise<Session> {
+  await setRoleInD1(session.id, role);
   const response = await login(session.email, session.password);
   expect(response.status).toBe(200);
   const body = await json<{ access_token: string; refresh_token: string; user: Record<string, unknown> }>(response);

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { signAccessToken } from "../../src/auth/access-token";
 import { loadSettings } from "../../src/config";
-import { api, BASE, fetchSettled, json } from "../helpers";
+import { api, BASE, fetchSettled, json, type Role, setRoleInD1 } from "../helpers";
 
 /** Times on /api are ISO-8601 UTC with milliseconds. */
 export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -153,9 +153,9 @@ export function loginConduit(email: string, password: string): Promise<Response>
   return conduit("/users/login", { method: "POST", body: { user: { email, password } } });
 }
 
-/** Sets the role directly in D1 (as `npm run promote` does) and logs in again through /api. */
-export async function setConduitRole(user: ConduitUser, role: "admin" | "user" | "guest"): Promise<ConduitUser> {
-  await env.DB.prepare("update users set role = ? where id = ?").bind(role, user.id).run();
+/** `setRoleInD1`, then a fresh login through /api so the returned token carries the role. */
+export async function setConduitRole(user: ConduitUser, role: Role): Promise<ConduitUser> {
+  await setRoleInD1(user.id, role);
   const response = await loginConduit(user.email, user.password);
   expect(response.status).toBe(200);
   const body = await json<{ user: UserJson }>(response);
