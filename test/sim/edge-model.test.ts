@@ -55,7 +55,8 @@ type Op =
       kvDown: boolean;
     }
   | { kind: "probe"; at: Location; who: ClientName }
-  | { kind: "race"; write: Extract<Op, { kind: "edit" | "setStatus" }>; read: Extract<Op, { kind: "readPost" }> };
+  | { kind: "race"; write: Extract<Op, { kind: "edit" | "setStatus" }>; read: Extract<Op, { kind: "readPost" }> }
+  | { kind: "doubleEdit"; by: ClientName; post: number; first: Location; second: Location };
 
 const location = fc.constantFrom<Location>(...LOCATIONS);
 const client = fc.constantFrom<ClientName>("alice", "bob", "root");
@@ -84,6 +85,17 @@ const readPostArb = fc.record({
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   // A write racing a read: the two requests run at once.
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("race" as const), write: editArb, read: readPostArb }) },
+  // Two writes by one user at once, from two locations: one of them commits last.
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("doubleEdit" as const),
+      by: client,
+      post: pick,
+      first: location,
+      second: location,
+    }),
+  },
   {
     weight: 5,
     arbitrary: fc.record({
@@ -201,8 +213,9 @@ const tally = {
   /** The oldest missed write under the harsh knobs; stale reads by signed-in readers (of others' writes). */
   maxStaleHarshMs: 0,
   staleSignedInReads: 0,
-  /** Writes that ran at the same time as a read. */
+  /** Writes that ran at the same time as a read; pairs of edits by one user at the same time. */
   races: 0,
+  doubleEdits: 0,
   /** Reads made while KV reads failed at the reader's location. */
   kvOutageReads: 0,
   /** The largest difference between two locations' clocks in a sequence. */
@@ -546,6 +559,31 @@ class Run {
       case "probe":
         await this.probe(op.at, op.who);
         return;
+      case "doubleEdit": {
+        const post = this.post(op.post);
+        if (!post || !this.usable(op.by) || this.writeStatus(op.by, post) !== 200) return;
+        const titles = [`t${(this.titles += 1)}`, `t${(this.titles += 1)}`];
+        const client = clients[op.by];
+        const [one, two] = await Promise.all(
+          [op.first, op.second].map((at, n) =>
+            client.send(at, `/v1/posts/${post.id}`, { method: "PATCH", body: { title: titles[n] } }),
+          ),
+        );
+        this.expectStatus(one as Response, 200, "first of two concurrent edits");
+        this.expectStatus(two as Response, 200, "second of two concurrent edits");
+        tally.doubleEdits += 1;
+        // Whichever committed last is the post now; the writer must read that at once, anywhere.
+        const row = await sim.d1.primary
+          .prepare("select title from posts where id = ?")
+          .bind(post.id)
+          .first<{ title: string }>();
+        post.title = row?.title ?? post.title;
+        post.version += 2;
+        this.record(op.second, op.by);
+        await this.readPost(op.first, post.id, op.by);
+        await this.readPost(op.second, post.id, op.by);
+        return;
+      }
       case "race": {
         // Whatever the write records may or may not be seen by the read that raced it.
         this.history.racingFrom = this.history.length;
