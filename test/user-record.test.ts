@@ -6,6 +6,7 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { conduit, registerConduitUser } from "./conduit/helpers";
 import { api, BASE, createAdmin, createPost, createUser, fetchSettled, json, login } from "./helpers";
+import { linkToken, recordingEmailBinding, type SentMail } from "./mail-recorder";
 import { userRecordsWith } from "./user-records";
 
 const DAY_SECONDS = 86_400;
@@ -81,5 +82,34 @@ describe("what a request costs of the user record", () => {
     await send(`/v1/posts/${post.id}`);
     await send("/v1/posts");
     expect(counted.calls).toEqual({ read: 2, endSessions: 0, recordWrite: 1 });
+  });
+});
+
+describe("writes made without a token still reach their user's record", () => {
+  it("confirming an email-verification link records the write for the user", async () => {
+    const user = await createUser();
+    const mail = recordingEmailBinding({ forward: false });
+    const asked = await fetchSettled(
+      new Request(`${BASE}/v1/auth/email-verification`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${user.access_token}` },
+      }),
+      { EMAIL: mail.binding },
+    );
+    expect(asked.status).toBe(202);
+    const token = linkToken(mail.sent[0] as SentMail, "/verify-email");
+    const counted = userRecordsWith();
+    const confirmed = await fetchSettled(
+      new Request(`${BASE}/v1/auth/email-verification/confirm`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ token }),
+      }),
+      { USER_RECORDS: counted.namespace },
+    );
+    expect(confirmed.status).toBe(204);
+    expect(counted.calls.recordWrite).toBe(1);
+    const stub = env.USER_RECORDS.get(env.USER_RECORDS.idFromName(user.id));
+    expect((await stub.read()).newestWrite).toEqual(expect.any(String));
   });
 });

@@ -152,4 +152,8 @@ export async function confirmPasswordReset(deps: AccountDeps, token: string, pas
 export async function confirmEmailVerification(deps: AccountDeps, token: string): Promise<void> {
   const userId = await verifyEmailWithToken(deps.db, await hashSecretToken(token), isoNow());
   if (!userId) throw invalidToken();
+  // The link is followed without a token (often in another browser): the user's own next
+  // requests, with their token, must still read the verified address, wherever they land.
+  const written = deps.bookmark();
+  if (written !== undefined) await deps.records.recordWrite(userId, written);
 }

@@ -1,5 +1,6 @@
 import type { PublicCache } from "../cache/public-cache";
 import type { Settings } from "../config";
+import type { D1Bookmark } from "../db/bookmark";
 import type { Db } from "../db/client";
 import type { UserRecords } from "../user-record/client";
 
@@ -9,5 +10,7 @@ export type DomainContext = {
   cache: PublicCache;
   /** The per-user records (session version, newest write): src/user-record/. */
   records: UserRecords;
+  /** The D1 bookmark of this request's newest read or write (for a write made without a token). */
+  bookmark: () => D1Bookmark | undefined;
   settings: Settings;
 };

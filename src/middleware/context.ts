@@ -57,6 +57,7 @@ export const appContext = createMiddleware<AppEnv>(async (c, next) => {
     cache: c.var.cache,
     records: userRecords(c.env.USER_RECORDS),
     settings: result.settings,
+    bookmark: () => session.getBookmark(),
   });
   c.set("actor", { kind: "anonymous" });
   await next();
