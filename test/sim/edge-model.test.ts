@@ -562,7 +562,8 @@ class Run {
       case "doubleEdit": {
         const post = this.post(op.post);
         if (!post || !this.usable(op.by) || this.writeStatus(op.by, post) !== 200) return;
-        const titles = [`t${(this.titles += 1)}`, `t${(this.titles += 1)}`];
+        this.titles += 2;
+        const titles = [`t${this.titles - 1}`, `t${this.titles}`];
         const client = clients[op.by];
         const [one, two] = await Promise.all(
           [op.first, op.second].map((at, n) =>
