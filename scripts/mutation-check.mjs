@@ -77,8 +77,8 @@ const MUTATIONS = [
   {
     name: "a RealWorld favourite retires nothing (count and favorited= lists stay stale)",
     file: "src/cache/invalidation.ts",
-    from: "  return [[generationKeys.post(postId)], generationKeys.listShards()];\n}\n\n/** A comment",
-    to: "  return [];\n}\n\n/** A comment",
+    from: "export function retiredByFavorite(postId: string): GenerationTarget[] {\n  return [[generationKeys.post(postId)], generationKeys.listShards()];",
+    to: "export function retiredByFavorite(postId: string): GenerationTarget[] {\n  return [];",
   },
   {
     name: "a RealWorld comment retires nothing (comments read from a lagging replica)",

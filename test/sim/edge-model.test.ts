@@ -25,7 +25,7 @@ vi.mock("../../src/lib/kv-write", async (original) =>
 );
 
 /** Sequences per run and the longest one; the closing note quotes these. */
-const SEQUENCES_PER_RUN = 30;
+const SEQUENCES_PER_RUN = 40;
 const MAX_OPERATIONS = 36;
 
 type PostBody = { id: string; title: string; status: Status; version: number; author: { name: string } };
@@ -250,11 +250,13 @@ type Knobs = {
 };
 
 const skew = fc.integer({ min: -400, max: 400 });
+/** One sequence in three: most keep the checks that only hold while KV and background work behave. */
+const oneInThree = fc.integer({ min: 0, max: 2 }).map((n) => n === 0);
 const knobsArb: fc.Arbitrary<Knobs> = fc.record({
-  harshKv: fc.boolean(),
+  harshKv: oneInThree,
   dropBookmarks: fc.boolean(),
   isolates: fc.integer({ min: 1, max: 3 }),
-  unawaitedBackground: fc.boolean(),
+  unawaitedBackground: oneInThree,
   clockSkewMs: fc.record({ A: skew, B: skew, C: skew }),
 });
 
