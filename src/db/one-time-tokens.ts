@@ -114,7 +114,6 @@ export function resetPasswordWithToken(db: Db, tokenHash: string, passwordHash: 
       .set({
         passwordHash,
         emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})`,
-        credentialsChangedAt: now,
         updatedAt: now,
       })
       .where(inArray(users.id, owner)),

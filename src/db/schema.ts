@@ -16,10 +16,12 @@ export const users = sqliteTable(
     /** Set when the owner followed an email-verification (or password-reset) link; null until then. */
     emailVerifiedAt: text("email_verified_at"),
     /**
-     * When the password or the email last changed (or a reset set the password). Tokens issued
-     * before it are revoked; a request that still carries one rewrites the revocation marker.
+     * The session version the user's tokens had when the password or email last changed: tokens
+     * signed under it or earlier should be dead. If ending the sessions failed (a 503), a request
+     * that still carries such a token ends them. A version, not a time: clocks of different
+     * machines are not promised to agree.
      */
-    credentialsChangedAt: text("credentials_changed_at"),
+    credentialsChangedInVersion: integer("credentials_changed_in_version"),
     /** The public handle of the RealWorld surface; unique ignoring case. Null until the user picks one. */
     username: text("username"),
     bio: text("bio"),

@@ -38,7 +38,7 @@ export type UserChanges = Partial<
     | "name"
     | "email"
     | "emailVerifiedAt"
-    | "credentialsChangedAt"
+    | "credentialsChangedInVersion"
     | "username"
     | "bio"
     | "image"

@@ -99,8 +99,8 @@ const RECENT_SIGN_IN_MS = 5 * 60 * 1000;
 export type ChangedAccount = { user: UserRow; sessionVersion?: number };
 
 /** The request's token was issued before the account's last password or email change. */
-function predatesCredentialChange(user: UserRow, tokenIssuedAtMs: number): boolean {
-  return user.credentialsChangedAt !== null && tokenIssuedAtMs <= Date.parse(user.credentialsChangedAt);
+function predatesCredentialChange(user: UserRow, tokenSessionVersion: number): boolean {
+  return user.credentialsChangedInVersion !== null && tokenSessionVersion <= user.credentialsChangedInVersion;
 }
 
 async function assertProven(user: UserRow, body: OwnAccountChanges, proof: PasswordProof): Promise<void> {
@@ -124,7 +124,7 @@ async function assertProven(user: UserRow, body: OwnAccountChanges, proof: Passw
 export async function changeOwnAccount(
   deps: AccountDeps,
   actor: UserActor,
-  tokenIssuedAtMs: number,
+  tokenSessionVersion: number,
   body: OwnAccountChanges,
   proof: PasswordProof,
 ): Promise<ChangedAccount> {
@@ -132,7 +132,7 @@ export async function changeOwnAccount(
   const user = await ownAccount(deps, actor);
   // This token should be dead already: the change that ended it could not write the marker
   // (a 503 told the client to repeat the request). Writing it now completes that change.
-  if (predatesCredentialChange(user, tokenIssuedAtMs)) {
+  if (predatesCredentialChange(user, tokenSessionVersion)) {
     await deps.records.endSessions(actor.id);
     throw new AuthenticationError("Access token has been revoked");
   }
@@ -150,7 +150,7 @@ export async function changeOwnAccount(
     changes.emailVerifiedAt = null;
   }
   if (body.password !== undefined) changes.passwordHash = await hashPassword(body.password);
-  if (sensitive) changes.credentialsChangedAt = now;
+  if (sensitive) changes.credentialsChangedInVersion = tokenSessionVersion;
   const voided: OneTimeTokenPurpose[] = newEmail !== undefined ? [...ONE_TIME_TOKEN_PURPOSES] : ["password_reset"];
   const endSessions = sensitive ? [revokeAllForUser(db, actor.id, now), voidTokensQuery(db, actor.id, voided)] : [];
   const write = () =>

@@ -67,7 +67,13 @@ export const userRoutes = new Hono<AppEnv>()
         kind: "current-password",
         throttle: (email: string) => enforcePasswordAttemptLimits(c, email),
       } as const;
-      const { user } = await changeOwnAccount(accountDeps(c), c.var.user, c.var.credentials.issuedAtMs, changes, proof);
+      const { user } = await changeOwnAccount(
+        accountDeps(c),
+        c.var.user,
+        c.var.credentials.sessionVersion,
+        changes,
+        proof,
+      );
       return c.json(toUserJson(user));
     },
   )

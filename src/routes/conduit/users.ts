@@ -97,7 +97,7 @@ export const conduitUserRoutes = new Hono<AppEnv>()
       const { user: actor, settings, credentials } = c.var;
       const changes = c.req.valid("json").user;
       const proof = { kind: "recent-sign-in", signedInAtMs: credentials.authTimeMs } as const;
-      const changed = await changeOwnAccount(accountDeps(c), actor, credentials.issuedAtMs, changes, proof);
+      const changed = await changeOwnAccount(accountDeps(c), actor, credentials.sessionVersion, changes, proof);
       const { user, sessionVersion } = changed;
       // The old token was just revoked: the new one is signed under the new session version. It
       // keeps the sign-in's time: changing the password is not signing in again.
