@@ -4,24 +4,10 @@
 // Registers one account (the e2e files register eight in all, within REGISTER_IP_LIMITER's local
 // 20 a minute) and logs in twice (LOGIN_IP_LIMITER: 20 a minute).
 import { execFileSync } from "node:child_process";
-import { describe, expect, inject, it } from "vitest";
-
-const base = inject("baseUrl");
+import { describe, expect, it } from "vitest";
+import { call } from "./http";
 
 type Body = Record<string, unknown>;
-
-async function call(path: string, init: { method?: string; body?: unknown; token?: string; scheme?: string } = {}) {
-  const headers: Record<string, string> = {};
-  if (init.body !== undefined) headers["Content-Type"] = "application/json";
-  if (init.token) headers.Authorization = `${init.scheme ?? "Bearer"} ${init.token}`;
-  const response = await fetch(`${base}${path}`, {
-    method: init.method ?? "GET",
-    headers,
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await response.text();
-  return { status: response.status, text, body: (text ? JSON.parse(text) : {}) as Body };
-}
 
 describe("an account's life under wrangler dev", () => {
   it("verification, edits, logout, admin views and edits, post deletion", async () => {

@@ -5,28 +5,18 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, inject, it } from "vitest";
+import { type CallInit, call as request } from "./http";
 
-const base = inject("baseUrl");
 const devLogPath = inject("devLogPath");
 
 /** `wrangler.toml` [vars]: what the links and the sender are under `npm run dev`. */
 const APP_URL = "http://localhost:5173";
 const EMAIL_FROM = "no-reply@example.com";
 
-async function call(
-  path: string,
-  init: { method?: string; body?: unknown; token?: string; scheme?: "Bearer" | "Token" } = {},
-) {
-  const headers: Record<string, string> = {};
-  if (init.body !== undefined) headers["Content-Type"] = "application/json";
-  if (init.token) headers.Authorization = `${init.scheme ?? "Bearer"} ${init.token}`;
-  const response = await fetch(`${base}${path}`, {
-    method: init.method ?? "POST",
-    headers,
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+/** A POST unless told otherwise, answering just status and body (the tests compare them whole). */
+async function call(path: string, init: CallInit = {}) {
+  const { status, body } = await request(path, { method: "POST", ...init });
+  return { status, body };
 }
 
 type ReportedMail = { from: string; to: string; subject: string; textPath: string };

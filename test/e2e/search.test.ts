@@ -3,25 +3,10 @@
 // (cached) and as the author (drafts), hostile and invalid `q`, and the `/api/articles?search=`
 // extension. Registers one account (REGISTER_IP_LIMITER allows 20 a minute locally) and deletes it
 // again; the local database outlives a run, so the searched word is unique to this run.
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { call } from "./http";
 
-const base = inject("baseUrl");
-
-type Body = Record<string, unknown>;
 type Hit = { id: string; status: string; snippet: string };
-
-async function call(path: string, init: { method?: string; body?: unknown; token?: string } = {}) {
-  const headers: Record<string, string> = {};
-  if (init.body !== undefined) headers["Content-Type"] = "application/json";
-  if (init.token) headers.Authorization = `Bearer ${init.token}`;
-  const response = await fetch(`${base}${path}`, {
-    method: init.method ?? "GET",
-    headers,
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, text, body: (text ? JSON.parse(text) : {}) as Body };
-}
 
 describe("search under wrangler dev", () => {
   it("finds a new post at once, caches anonymous pages, shows drafts to their author, survives hostile q", async () => {

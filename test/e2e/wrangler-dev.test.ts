@@ -1,26 +1,8 @@
 // End to end against the README's `npm run dev` (started by global-setup.ts), driven over HTTP
 // the way a newcomer following the README would, including `npm run promote`.
 import { execFileSync } from "node:child_process";
-import { describe, expect, inject, it } from "vitest";
-
-const base = inject("baseUrl");
-
-async function call(path: string, init: { method?: string; body?: unknown; token?: string } = {}) {
-  const headers: Record<string, string> = {};
-  if (init.body !== undefined) headers["Content-Type"] = "application/json";
-  if (init.token) headers.Authorization = `Bearer ${init.token}`;
-  const response = await fetch(`${base}${path}`, {
-    method: init.method ?? "GET",
-    headers,
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-  };
-}
+import { describe, expect, it } from "vitest";
+import { call } from "./http";
 
 describe("wrangler dev, end to end", () => {
   it("register → login → create → publish → list → promote → admin", async () => {
