@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, Credentials } from "../app-env";
 import { verifyAccessToken } from "../auth/access-token";
+import { type D1Bookmark, isNewerBookmark } from "../db/bookmark";
 import type { UserActor } from "../domain/vocabulary";
 import { AuthenticationError } from "../errors";
 
@@ -48,7 +49,7 @@ function authenticateWith(scheme: RegExp) {
     c.set("credentials", { token, issuedAtMs, authTimeMs, sessionVersion });
     c.var.log.userId = userId;
     await next();
-    if (!READ_METHODS.has(c.req.method)) await recordNewestWrite(c, userId);
+    if (!READ_METHODS.has(c.req.method)) await recordNewestWrite(c, userId, record.newestWrite);
   });
 }
 
@@ -56,15 +57,16 @@ function authenticateWith(scheme: RegExp) {
  * After a signed-in write: its bookmark goes to the user record, so the user's next requests read
  * at least that fresh at any location. A write that failed with a 5xx may still have committed
  * (a lost acknowledgement): then the primary's newest bookmark stands in for it. A 4xx wrote
- * nothing.
+ * nothing, and a bookmark no newer than the one the record holds adds nothing.
  */
-async function recordNewestWrite(c: Context<AppEnv>, userId: string): Promise<void> {
+async function recordNewestWrite(c: Context<AppEnv>, userId: string, recorded: D1Bookmark | null): Promise<void> {
   const { session, domain } = c.var;
   const failed = c.error !== undefined || c.res.status >= 500;
   if (!failed && c.res.status >= 400) return;
-  let bookmark = failed ? undefined : session.getBookmark();
-  if (failed) bookmark = await session.newestCommitted().catch(() => undefined);
-  if (bookmark !== undefined) await domain.records.recordWrite(userId, bookmark);
+  const bookmark = failed ? await session.newestCommitted().catch(() => undefined) : session.getBookmark();
+  if (bookmark !== undefined && isNewerBookmark(bookmark, recorded ?? undefined)) {
+    await domain.records.recordWrite(userId, bookmark);
+  }
 }
 
 /** What `requireUser` adds: the signed-in caller and its credentials, typed as present. */
